@@ -1,0 +1,174 @@
+"""Argument checks at the API boundary: one clear error, raised before any work starts.
+
+Every message names the argument, what it got and what it needs. The checks
+never modify what they are given; the hot training step does not call them on
+data it built itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from fmlp.records import FLOAT_DTYPES, Array, Labels
+
+__all__ = [
+    "as_float_array",
+    "as_labels",
+    "check_float",
+    "check_positive_int",
+    "float_dtype",
+]
+
+
+def float_dtype(dtype: npt.DTypeLike, name: str = "dtype") -> np.dtype[np.floating]:
+    """The numpy dtype for ``dtype`` if it is float32 or float64, else a ``TypeError``."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from err
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got {resolved}")
+    return resolved  # type: ignore[return-value]
+
+
+def check_float(
+    name: str,
+    value: object,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a Python float if it is a finite real number within the bounds.
+
+    >>> check_float("lr", 0.5, low=0.0)
+    0.5
+    >>> check_float("momentum", 1.0, low=0.0, high=1.0, high_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: momentum must be a finite number in [0.0, 1.0), got 1.0
+    """
+    lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+    need = f"a finite number in {lo}{low}, {high}{hi}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be {need}, got {type(value).__name__} {value!r}")
+    v = float(value)
+    ok = math.isfinite(v) and (v > low if low_open else v >= low)
+    ok = ok and (v < high if high_open else v <= high)
+    if not ok:
+        raise ValueError(f"{name} must be {need}, got {value!r}")
+    return v
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """``value`` as an int if it is an integer ≥ 1.
+
+    >>> check_positive_int("batch_size", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be a positive integer, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _as_array(name: str, value: object) -> npt.NDArray[np.generic]:
+    if isinstance(value, np.ndarray):
+        arr: npt.NDArray[np.generic] = value
+    else:
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as err:
+            raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}") from err
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        what = {"c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(
+            kind, str(arr.dtype)
+        )
+        raise TypeError(f"{name} must be a real numeric array, got a {what} array ({arr.dtype})")
+    return arr
+
+
+def _exactly_representable(arr: npt.NDArray[np.generic], dtype: np.dtype[np.floating]) -> bool:
+    # Integers convert exactly when |v| <= 2**mantissa_bits.
+    limit = 2 ** (np.finfo(dtype).nmant + 1)
+    return arr.size == 0 or (
+        bool(np.abs(arr.astype(np.float64)).max() <= limit)
+        and bool(np.all(arr.astype(dtype).astype(arr.dtype) == arr))
+    )
+
+
+def as_float_array(
+    name: str, value: object, *, dtype: np.dtype[np.floating], ndim: int | None = None
+) -> Array:
+    """``value`` as an array of ``dtype`` (a new array when a conversion is needed).
+
+    Accepts float arrays and integer arrays whose values convert exactly; refuses
+    object, string, complex and bool arrays, wrong dimensions, empty arrays and
+    NaN or infinity.
+
+    >>> import numpy as np
+    >>> as_float_array("x", [[1, 2]], dtype=np.dtype(np.float32)).dtype
+    dtype('float32')
+    >>> as_float_array("x", np.array([[np.nan]]), dtype=np.dtype(np.float64))
+    Traceback (most recent call last):
+    ...
+    ValueError: x must be finite, got 1 NaN or infinite entries (first at index (0, 0))
+    """
+    arr = _as_array(name, value)
+    if arr.dtype.kind == "b":
+        raise TypeError(f"{name} must be a real numeric array, got a bool array")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if arr.dtype.kind in "iu" and not _exactly_representable(arr, dtype):
+        raise ValueError(f"{name} has integers that {dtype} cannot represent exactly")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = arr.astype(dtype, copy=False)
+    finite = np.isfinite(out)
+    if not finite.all():
+        bad = np.argwhere(~finite)
+        raise ValueError(
+            f"{name} must be finite, got {len(bad)} NaN or infinite entries "
+            f"(first at index {tuple(int(i) for i in bad[0])})"
+        )
+    return out
+
+
+def as_labels(name: str, value: object, *, n_classes: int) -> Labels:
+    """``value`` as a 1-D int64 array of class labels in ``[0, n_classes)``.
+
+    Float arrays holding whole numbers are accepted.
+
+    >>> as_labels("y", [0, 2, 1], n_classes=3)
+    array([0, 2, 1])
+    >>> as_labels("y", [0, 3], n_classes=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: y must hold class labels in [0, 3), got values from 0 to 3
+    """
+    arr = _as_array(name, value)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D class labels, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if arr.dtype.kind == "b":
+        raise TypeError(f"{name} must hold integer class labels, got a bool array")
+    if arr.dtype.kind == "f":
+        floats = arr.astype(np.float64)
+        if not np.all(np.isfinite(floats)) or not np.all(floats == np.round(floats)):
+            raise ValueError(f"{name} must hold integer class labels, got non-integer values")
+    lo, hi = arr.min(), arr.max()
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(
+            f"{name} must hold class labels in [0, {n_classes}), got values from {lo:g} to {hi:g}"
+        )
+    return arr.astype(np.int64, copy=False)

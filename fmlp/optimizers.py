@@ -1,0 +1,330 @@
+"""Optimizers: pure step functions, and the small protocol that makes them interchangeable.
+
+An optimizer is a record with three pure methods (``Optimizer`` below):
+
+* ``init(params) -> state``;
+* ``lookahead(params, state, lr) -> params`` — where to evaluate the gradient
+  (``params`` itself for every optimizer but Nesterov's);
+* ``apply(params, state, grads, lr) -> (params, state)`` — one update.
+
+The learning rate always multiplies the final update (``w − lr·u``), so
+``lr = 0`` leaves the parameters unchanged, and hyperparameters are Python
+floats, so a float32 model stays float32. Each named optimizer also exists as a
+plain function (``sgd_step``, ``momentum_step``, ``nesterov_step``, ``adam_step``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, Protocol, TypeAlias, TypeVar
+
+import attrs
+import numpy as np
+
+from fmlp.checks import check_float
+from fmlp.records import Array, Grads, Params, tree_map, zeros_like
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamState",
+    "Lookahead",
+    "Momentum",
+    "MomentumState",
+    "Nesterov",
+    "Optimizer",
+    "SGDState",
+    "adam_step",
+    "momentum_step",
+    "nesterov_lookahead",
+    "nesterov_step",
+    "sgd_step",
+]
+
+S = TypeVar("S")
+Lookahead: TypeAlias = Literal["sutskever", "tutorial"]
+
+
+class Optimizer(Protocol[S]):
+    """What ``make_step`` needs from an optimizer with state type ``S``.
+
+    Subclass it to inherit the default ``lookahead`` (the gradient is taken at
+    ``params``); any class with these methods fits without subclassing.
+    """
+
+    def init(self, params: Params) -> S:
+        """The state before the first step."""
+        ...
+
+    def apply(self, params: Params, state: S, grads: Grads, lr: float) -> tuple[Params, S]:
+        """One update from the gradient ``grads`` (taken at ``lookahead(params, state, lr)``)."""
+        ...
+
+    def lookahead(self, params: Params, state: S, lr: float) -> Params:
+        """The point at which the next gradient is taken; ``params`` by default."""
+        return params
+
+
+# --- the update rules as plain functions -------------------------------------------------
+
+
+def _axpy(alpha: float, direction: Grads, params: Params) -> Params:
+    # w + alpha·d, the one update every optimizer ends with.
+    return tree_map(lambda w, d: w + alpha * d, Params, params, direction)
+
+
+def _lerp(state: Grads, grads: Grads, momentum: float) -> Grads:
+    # m·v + (1 − m)·g, the exponential moving average.
+    keep, take = momentum, 1.0 - momentum
+    return tree_map(lambda v, g: keep * v + take * g, Grads, state, grads)
+
+
+def _check_lr(lr: float) -> float:
+    return check_float("lr", lr, low=0.0)
+
+
+def _check_momentum(momentum: float) -> float:
+    return check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
+
+
+def sgd_step(params: Params, grads: Grads, *, lr: float) -> Params:
+    """Plain gradient descent: ``w' = w − lr·g``.
+
+    >>> import numpy as np
+    >>> from fmlp.records import Layer
+    >>> p = Params((Layer(np.array([[1.0]]), np.array([0.0])),))
+    >>> g = Grads((Layer(np.array([[2.0]]), np.array([1.0])),))
+    >>> sgd_step(p, g, lr=0.25).layers[0]
+    Layer(weights=array([[0.5]]), bias=array([-0.25]))
+    """
+    return _axpy(-_check_lr(lr), grads, params)
+
+
+@attrs.frozen
+class SGDState:
+    """SGD keeps no state."""
+
+
+@attrs.frozen
+class MomentumState:
+    """The velocity ``v`` of momentum and Nesterov momentum (zeros at the start)."""
+
+    velocity: Grads
+
+
+def momentum_step(
+    params: Params, state: MomentumState, grads: Grads, *, lr: float, momentum: float
+) -> tuple[Params, MomentumState]:
+    """The tutorial's momentum: ``v' = m·v + (1 − m)·g``;  ``w' = w − lr·v'``.
+
+    With ``m = 0`` this is ``sgd_step``; with ``lr = 0`` the parameters do not move.
+
+    >>> import numpy as np
+    >>> from fmlp.records import Layer
+    >>> p = Params((Layer(np.array([[1.0]]), np.array([0.0])),))
+    >>> g = Grads((Layer(np.array([[1.0]]), np.array([1.0])),))
+    >>> p2, s = momentum_step(p, Momentum().init(p), g, lr=1.0, momentum=0.9)
+    >>> s.velocity.layers[0].weights, p2.layers[0].weights
+    (array([[0.1]]), array([[0.9]]))
+    """
+    m = _check_momentum(momentum)
+    velocity = _lerp(state.velocity, grads, m)
+    return _axpy(-_check_lr(lr), velocity, params), MomentumState(velocity)
+
+
+def nesterov_lookahead(
+    params: Params,
+    state: MomentumState,
+    *,
+    lr: float,
+    momentum: float,
+    lookahead: Lookahead = "sutskever",
+) -> Params:
+    """Where Nesterov momentum takes its gradient.
+
+    * ``"sutskever"`` (default): ``w − lr·m·v`` — the point the momentum part of
+      the next update ``w − lr·(m·v + (1−m)·g)`` would reach (Sutskever et al. 2013,
+      in this library's velocity convention). With ``m = 0`` it is ``w`` itself,
+      so Nesterov reduces to SGD.
+    * ``"tutorial"``: ``w − lr·v`` — the tutorial's look-ahead by the whole previous
+      velocity. It looks further ahead (by ``lr·(1−m)·v`` more) and does *not*
+      reduce to SGD at ``m = 0``.
+    """
+    m = _check_momentum(momentum)
+    scale = m if lookahead == "sutskever" else 1.0
+    if lookahead not in ("sutskever", "tutorial"):
+        raise ValueError(f"lookahead must be 'sutskever' or 'tutorial', got {lookahead!r}")
+    return _axpy(-_check_lr(lr) * scale, state.velocity, params)
+
+
+def nesterov_step(
+    params: Params,
+    state: MomentumState,
+    grad_fn: Callable[[Params], Grads],
+    *,
+    lr: float,
+    momentum: float,
+    lookahead: Lookahead = "sutskever",
+) -> tuple[Params, MomentumState]:
+    """Nesterov momentum: the gradient at the look-ahead point, then the momentum update.
+
+    ``g = grad_fn(nesterov_lookahead(w, v))``;  ``v' = m·v + (1 − m)·g``;  ``w' = w − lr·v'``.
+    See ``nesterov_lookahead`` for the two look-ahead forms.
+
+    >>> import numpy as np
+    >>> from fmlp.records import Layer
+    >>> p = Params((Layer(np.array([[1.0]]), np.array([0.0])),))
+    >>> grad_fn = lambda q: Grads(q.layers)  # the gradient of ½‖w‖²
+    >>> p2, _ = nesterov_step(p, Momentum().init(p), grad_fn, lr=0.5, momentum=0.0)
+    >>> p2.layers[0].weights
+    array([[0.5]])
+    """
+    point = nesterov_lookahead(params, state, lr=lr, momentum=momentum, lookahead=lookahead)
+    return momentum_step(params, state, grad_fn(point), lr=lr, momentum=momentum)
+
+
+@attrs.frozen
+class AdamState:
+    """Adam's first and second moment estimates and the number of steps taken."""
+
+    mu: Grads
+    nu: Grads
+    count: int = 0
+
+
+def adam_step(
+    params: Params,
+    state: AdamState,
+    grads: Grads,
+    *,
+    lr: float,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+) -> tuple[Params, AdamState]:
+    """Adam, with optional decoupled weight decay (AdamW).
+
+    ``t = count + 1``;  ``μ' = b1·μ + (1 − b1)·g``;  ``ν' = b2·ν + (1 − b2)·g²``;
+    ``μ̂ = μ'/(1 − b1^t)``;  ``ν̂ = ν'/(1 − b2^t)``;
+    ``w' = w − lr·(μ̂ / (sqrt(ν̂) + eps) + weight_decay·w)``.
+
+    >>> import numpy as np
+    >>> from fmlp.records import Layer
+    >>> p = Params((Layer(np.array([[1.0]]), np.array([0.0])),))
+    >>> g = Grads((Layer(np.array([[4.0]]), np.array([0.0])),))
+    >>> p2, s = adam_step(p, Adam().init(p), g, lr=0.1)
+    >>> p2.layers[0].weights, s.count
+    (array([[0.9]]), 1)
+    """
+    lr = _check_lr(lr)
+    b1 = check_float("b1", b1, low=0.0, high=1.0, high_open=True)
+    b2 = check_float("b2", b2, low=0.0, high=1.0, high_open=True)
+    eps = check_float("eps", eps, low=0.0, low_open=True)
+    weight_decay = check_float("weight_decay", weight_decay, low=0.0)
+    return _adam(params, state, grads, lr, b1, b2, eps, weight_decay)
+
+
+def _adam(
+    params: Params,
+    state: AdamState,
+    grads: Grads,
+    lr: float,
+    b1: float,
+    b2: float,
+    eps: float,
+    weight_decay: float,
+) -> tuple[Params, AdamState]:
+    t = state.count + 1
+    mu = _lerp(state.mu, grads, b1)
+    nu = tree_map(lambda v, g: b2 * v + (1.0 - b2) * (g * g), Grads, state.nu, grads)
+    c1, c2 = 1.0 / (1.0 - b1**t), 1.0 / (1.0 - b2**t)
+
+    def update(w: Array, m: Array, v: Array) -> Array:
+        direction: Array = (c1 * m) / (np.sqrt(c2 * v) + eps)
+        if weight_decay:
+            direction += weight_decay * w
+        return w - lr * direction
+
+    new_params = tree_map(update, Params, params, mu, nu)
+    return new_params, AdamState(mu, nu, t)
+
+
+# --- the same rules as Optimizer records ---------------------------------------------------
+
+
+def _unit_interval(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    check_float(attribute.name, value, low=0.0, high=1.0, high_open=True)
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    check_float(attribute.name, value, low=0.0)
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    check_float(attribute.name, value, low=0.0, low_open=True)
+
+
+@attrs.frozen
+class SGD(Optimizer[SGDState]):
+    """Plain gradient descent (see ``sgd_step``)."""
+
+    def init(self, params: Params) -> SGDState:
+        return SGDState()
+
+    def apply(
+        self, params: Params, state: SGDState, grads: Grads, lr: float
+    ) -> tuple[Params, SGDState]:
+        return _axpy(-lr, grads, params), state
+
+
+@attrs.frozen
+class Momentum(Optimizer[MomentumState]):
+    """The tutorial's momentum (see ``momentum_step``); ``momentum`` in [0, 1)."""
+
+    momentum: float = attrs.field(default=0.9, converter=float, validator=_unit_interval)
+
+    def init(self, params: Params) -> MomentumState:
+        return MomentumState(zeros_like(params))
+
+    def apply(
+        self, params: Params, state: MomentumState, grads: Grads, lr: float
+    ) -> tuple[Params, MomentumState]:
+        velocity = _lerp(state.velocity, grads, self.momentum)
+        return _axpy(-lr, velocity, params), MomentumState(velocity)
+
+
+@attrs.frozen
+class Nesterov(Momentum):
+    """Nesterov momentum (see ``nesterov_step``): momentum with a look-ahead gradient."""
+
+    lookahead_form: Lookahead = attrs.field(default="sutskever", kw_only=True)
+
+    @lookahead_form.validator
+    def _check_form(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in ("sutskever", "tutorial"):
+            raise ValueError(f"lookahead_form must be 'sutskever' or 'tutorial', got {value!r}")
+
+    def lookahead(self, params: Params, state: MomentumState, lr: float) -> Params:
+        scale = self.momentum if self.lookahead_form == "sutskever" else 1.0
+        if scale == 0.0:
+            return params
+        return _axpy(-lr * scale, state.velocity, params)
+
+
+@attrs.frozen
+class Adam(Optimizer[AdamState]):
+    """Adam / AdamW (see ``adam_step``)."""
+
+    b1: float = attrs.field(default=0.9, converter=float, validator=_unit_interval)
+    b2: float = attrs.field(default=0.999, converter=float, validator=_unit_interval)
+    eps: float = attrs.field(default=1e-8, converter=float, validator=_positive)
+    weight_decay: float = attrs.field(default=0.0, converter=float, validator=_non_negative)
+
+    def init(self, params: Params) -> AdamState:
+        return AdamState(zeros_like(params), zeros_like(params), 0)
+
+    def apply(
+        self, params: Params, state: AdamState, grads: Grads, lr: float
+    ) -> tuple[Params, AdamState]:
+        return _adam(params, state, grads, lr, self.b1, self.b2, self.eps, self.weight_decay)

@@ -1,0 +1,275 @@
+"""Frozen records: the data every other module passes around.
+
+Every array stored in a record is read-only (``flags.writeable`` is False), so
+immutability is real, not just a frozen attribute table. Records built from a
+caller's arrays copy them once; arrays fmlp produced itself inside a step are
+frozen in place (no copy).
+
+Equality is value equality: two records are equal when their fields are equal,
+and two arrays are equal when they have the same dtype, the same shape and the
+same entries (NaN equals NaN, so a record always equals itself). Records that
+hold arrays are not hashable.
+
+``Params`` and ``Grads`` have the same structure (a tuple of ``Layer``) but are
+distinct types, so mypy rejects a gradient where parameters are expected.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeAlias, TypeVar
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "Array",
+    "Grads",
+    "Labels",
+    "Layer",
+    "Params",
+    "TrainState",
+    "array_equal",
+]
+
+#: A floating-point array (float32 or float64 in practice).
+Array: TypeAlias = npt.NDArray[np.floating]
+#: Integer class labels, one per sample.
+Labels: TypeAlias = npt.NDArray[np.integer]
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+S = TypeVar("S")
+
+
+def array_equal(a: npt.NDArray[np.generic], b: npt.NDArray[np.generic]) -> bool:
+    """Value equality for stored arrays: same dtype, same shape, same entries (NaN == NaN).
+
+    >>> import numpy as np
+    >>> array_equal(np.zeros(2), np.zeros(2)), array_equal(np.zeros(2), np.zeros(2, np.float32))
+    (True, False)
+    """
+    return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+
+
+def freeze(a: Array) -> Array:
+    """Mark an array fmlp owns as read-only and return it (no copy)."""
+    a.flags.writeable = False
+    return a
+
+
+def _owned_readonly(a: npt.NDArray[np.generic]) -> bool:
+    # A read-only array that owns its data cannot be changed behind our back
+    # (a read-only view of a writable array could).
+    return a.flags.owndata and not a.flags.writeable
+
+
+def readonly_float_array(value: object) -> Array:
+    """Converter for array fields: keep a frozen float array as is, else copy and freeze.
+
+    Only float32 and float64 are accepted; the message names what was given.
+    """
+    if isinstance(value, np.ndarray) and value.dtype in FLOAT_DTYPES and _owned_readonly(value):
+        return value
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"expected a numpy array of float32 or float64, got {type(value).__name__}")
+    if value.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"expected a float32 or float64 array, got dtype {value.dtype}")
+    return freeze(np.array(value, copy=True))
+
+
+def readonly_array(value: object) -> npt.NDArray[np.generic]:
+    """Converter for non-float array fields (labels): keep if frozen, else copy and freeze."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"expected a numpy array, got {type(value).__name__}")
+    if _owned_readonly(value):
+        return value
+    copy = np.array(value, copy=True)
+    copy.flags.writeable = False
+    return copy
+
+
+#: Field equality for array fields (see ``array_equal``).
+ARRAY_EQ = attrs.cmp_using(eq=array_equal)
+
+
+@attrs.frozen
+class Layer:
+    """One dense layer: ``z = a @ weights + bias``.
+
+    ``weights`` has shape ``(n_in, n_out)`` and ``bias`` shape ``(n_out,)``, both of
+    one float dtype. Arrays are copied and frozen unless already frozen.
+
+    >>> import numpy as np
+    >>> layer = Layer(np.ones((3, 2)), np.zeros(2))
+    >>> layer.weights.flags.writeable
+    False
+    >>> Layer(np.ones((3, 2)), np.zeros(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: Layer: bias must have shape (2,) to match weights of shape (3, 2), got (3,)
+    """
+
+    weights: Array = attrs.field(converter=readonly_float_array, eq=ARRAY_EQ)
+    bias: Array = attrs.field(converter=readonly_float_array, eq=ARRAY_EQ)
+
+    def __attrs_post_init__(self) -> None:
+        w, b = self.weights, self.bias
+        if w.ndim != 2:
+            raise ValueError(f"Layer: weights must be 2-D (n_in, n_out), got shape {w.shape}")
+        if b.shape != (w.shape[1],):
+            raise ValueError(
+                f"Layer: bias must have shape ({w.shape[1]},) to match weights of shape "
+                f"{w.shape}, got {b.shape}"
+            )
+        if b.dtype != w.dtype:
+            raise TypeError(f"Layer: bias dtype {b.dtype} differs from weights dtype {w.dtype}")
+
+    @property
+    def dtype(self) -> np.dtype[np.floating]:
+        """The dtype of both arrays."""
+        return self.weights.dtype
+
+
+def _check_layers(owner: str, layers: tuple[Layer, ...]) -> None:
+    if not layers:
+        raise ValueError(f"{owner}: needs at least one layer, got none")
+    for i, (prev, nxt) in enumerate(itertools.pairwise(layers)):
+        if prev.weights.shape[1] != nxt.weights.shape[0]:
+            raise ValueError(
+                f"{owner}: layer {i} outputs {prev.weights.shape[1]} features but layer {i + 1} "
+                f"takes {nxt.weights.shape[0]}"
+            )
+        if prev.dtype != nxt.dtype:
+            raise TypeError(f"{owner}: layer {i} is {prev.dtype} but layer {i + 1} is {nxt.dtype}")
+
+
+def _layers(value: object) -> tuple[Layer, ...]:
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"layers must be a tuple of Layer, got {type(value).__name__}")
+    layers: tuple[object, ...] = tuple(value)
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layers[{i}] must be a Layer, got {type(layer).__name__}")
+    return layers  # type: ignore[return-value]
+
+
+@attrs.frozen
+class _LayerTree:
+    """Shared structure of Params and Grads: a non-empty tuple of chained layers."""
+
+    layers: tuple[Layer, ...] = attrs.field(converter=_layers)
+
+    def __attrs_post_init__(self) -> None:
+        _check_layers(type(self).__name__, self.layers)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @property
+    def dtype(self) -> np.dtype[np.floating]:
+        """The dtype shared by every array."""
+        return self.layers[0].dtype
+
+    @property
+    def shapes(self) -> tuple[tuple[int, int], ...]:
+        """``(n_in, n_out)`` of each layer."""
+        return tuple((layer.weights.shape[0], layer.weights.shape[1]) for layer in self.layers)
+
+    def arrays(self) -> Iterator[Array]:
+        """Every array, in order: weights then bias of each layer."""
+        for layer in self.layers:
+            yield layer.weights
+            yield layer.bias
+
+
+@attrs.frozen
+class Params(_LayerTree):
+    """The parameters of an MLP: one ``Layer`` per dense layer, input to output."""
+
+
+@attrs.frozen
+class Grads(_LayerTree):
+    """A gradient (or any update direction) with the same structure as ``Params``."""
+
+
+T = TypeVar("T", Params, Grads)
+
+
+def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> T:
+    """Apply ``fn`` array-wise across trees of equal structure; freeze and wrap the results.
+
+    Internal helper: the results are arrays fmlp owns, so they are frozen in place.
+    """
+    layers = []
+    for parts in zip(*(t.layers for t in trees), strict=True):
+        w = freeze(fn(*(p.weights for p in parts)))
+        b = freeze(fn(*(p.bias for p in parts)))
+        layers.append(Layer(w, b))
+    return out(tuple(layers))
+
+
+def zeros_like(tree: Params | Grads) -> Grads:
+    """A gradient of zeros with the structure and dtype of ``tree``."""
+    return tree_map(np.zeros_like, Grads, tree)
+
+
+def global_norm(tree: Params | Grads) -> float:
+    """``sqrt(Σ_i a_i²)`` over every entry of every array (a Python float).
+
+    >>> import numpy as np
+    >>> g = Grads((Layer(np.full((1, 1), 3.0), np.full(1, 4.0)),))
+    >>> global_norm(g)
+    5.0
+    """
+    total = 0.0
+    for a in tree.arrays():
+        flat = a.ravel()
+        total += float(np.dot(flat, flat))
+    return math.sqrt(total)
+
+
+@attrs.frozen
+class TrainState(Generic[S]):
+    """Everything the training loop carries from one step to the next.
+
+    ``step`` counts optimizer steps taken, ``epoch`` completed epochs. ``lr`` and
+    ``grad_norm`` are those of the latest step (``grad_norm`` is the global L2 norm
+    of the raw gradient, before clipping). ``loss`` is the mean training loss of
+    the latest completed epoch and ``val_loss`` the validation loss after it (NaN
+    until known). ``loss_sum``/``samples`` accumulate the current epoch:
+    ``loss = loss_sum / samples`` at the epoch's end.
+    """
+
+    params: Params
+    opt_state: S
+    step: int = 0
+    epoch: int = 0
+    lr: float = math.nan
+    grad_norm: float = math.nan
+    loss: float = math.nan
+    val_loss: float = math.nan
+    loss_sum: float = 0.0
+    samples: int = 0
+    last_finite_loss: float = math.nan
+
+    def __eq__(self, other: object) -> bool:
+        # Floats compare NaN-equal so a state equals itself and its round trip.
+        if not isinstance(other, TrainState):
+            return NotImplemented
+        mine, theirs = attrs.astuple(self, recurse=False), attrs.astuple(other, recurse=False)
+        return all(_same(a, b) for a, b in zip(mine, theirs, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b

@@ -1,0 +1,172 @@
+"""Hypothesis strategies for fmlp's records: architectures, params, gradients, batches, states.
+
+Every array is finite and bounded (``|v| <= bound``), in float32 or float64.
+Use them to property-test your own optimizers, losses and activations.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from fmlp.activations import (
+    Activation,
+    LeakyReLU,
+    identity,
+    relu,
+    sigmoid,
+    softplus,
+    tanh,
+)
+from fmlp.data import Dataset
+from fmlp.model import MLP
+from fmlp.optimizers import AdamState, MomentumState
+from fmlp.records import Array, Grads, Layer, Params
+
+__all__ = [
+    "activations",
+    "adam_states",
+    "architectures",
+    "arrays",
+    "batches",
+    "float_dtypes",
+    "grads_like",
+    "learning_rates",
+    "models",
+    "momenta",
+    "momentum_states",
+    "params",
+]
+
+T = TypeVar("T", Params, Grads)
+
+
+def float_dtypes() -> st.SearchStrategy[np.dtype[np.floating]]:
+    """float32 or float64."""
+    return st.sampled_from([np.dtype(np.float32), np.dtype(np.float64)])
+
+
+def activations() -> st.SearchStrategy[Activation]:
+    """Every built-in activation, leaky ReLU with a slope in [0, 0.5]."""
+    fixed: list[Activation] = [identity, relu, tanh, sigmoid, softplus]
+    leaky = st.floats(0.0, 0.5).map(LeakyReLU)
+    return st.one_of(st.sampled_from(fixed), leaky)
+
+
+@st.composite
+def architectures(
+    draw: st.DrawFn,
+    *,
+    max_depth: int = 3,
+    max_width: int = 6,
+    hidden: st.SearchStrategy[Activation] | None = None,
+    output: st.SearchStrategy[Activation] | None = None,
+) -> MLP:
+    """MLPs with 1..``max_depth`` layers of width 1..``max_width``."""
+    depth = draw(st.integers(1, max_depth))
+    sizes = tuple(draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1)))
+    return MLP(
+        sizes,
+        hidden=draw(hidden if hidden is not None else activations()),
+        output=draw(output if output is not None else st.just(identity)),
+        bias=draw(st.booleans()),
+    )
+
+
+def arrays(
+    shape: tuple[int, ...], dtype: np.dtype[np.floating], *, bound: float = 2.0
+) -> st.SearchStrategy[Array]:
+    """Finite arrays with entries in ``[−bound, bound]``."""
+    elements = st.floats(
+        -bound,
+        bound,
+        width=32 if dtype == np.float32 else 64,
+        allow_nan=False,
+        allow_subnormal=False,
+    )
+    return hnp.arrays(dtype, shape, elements=elements)
+
+
+def _tree(
+    draw: st.DrawFn,
+    kind: type[T],
+    shapes: tuple[tuple[int, int], ...],
+    dtype: np.dtype[np.floating],
+    bound: float,
+) -> T:
+    layers = [
+        Layer(
+            draw(arrays((n_in, n_out), dtype, bound=bound)),
+            draw(arrays((n_out,), dtype, bound=bound)),
+        )
+        for n_in, n_out in shapes
+    ]
+    return kind(tuple(layers))
+
+
+@st.composite
+def params(
+    draw: st.DrawFn, mlp: MLP, *, dtype: np.dtype[np.floating] | None = None, bound: float = 2.0
+) -> Params:
+    """Parameters for ``mlp`` (dtype drawn when not given)."""
+    resolved = dtype if dtype is not None else draw(float_dtypes())
+    return _tree(draw, Params, mlp.layer_shapes, resolved, bound)
+
+
+@st.composite
+def grads_like(draw: st.DrawFn, tree: Params | Grads, *, bound: float = 2.0) -> Grads:
+    """A gradient with the structure and dtype of ``tree``."""
+    return _tree(draw, Grads, tree.shapes, tree.dtype, bound)
+
+
+@st.composite
+def models(
+    draw: st.DrawFn, *, dtype: np.dtype[np.floating] | None = None, max_depth: int = 3
+) -> tuple[MLP, Params]:
+    """An architecture and parameters for it."""
+    mlp = draw(architectures(max_depth=max_depth))
+    return mlp, draw(params(mlp, dtype=dtype))
+
+
+@st.composite
+def batches(
+    draw: st.DrawFn,
+    mlp: MLP,
+    *,
+    dtype: np.dtype[np.floating],
+    max_rows: int = 8,
+    bound: float = 2.0,
+) -> Dataset:
+    """A batch of regression data ``(x, y)`` for ``mlp`` with 1..``max_rows`` rows."""
+    n = draw(st.integers(1, max_rows))
+    x = draw(arrays((n, mlp.n_inputs), dtype, bound=bound))
+    y = draw(arrays((n, mlp.n_outputs), dtype, bound=bound))
+    return Dataset(x, y)
+
+
+def learning_rates(max_value: float = 1.0) -> st.SearchStrategy[float]:
+    """Learning rates in ``[0, max_value]`` (0 included: it is a law-bearing edge)."""
+    return st.one_of(st.just(0.0), st.floats(0.0, max_value, allow_subnormal=False))
+
+
+def momenta() -> st.SearchStrategy[float]:
+    """Momentum coefficients in ``[0, 0.99]``."""
+    return st.one_of(st.just(0.0), st.floats(0.0, 0.99, allow_subnormal=False))
+
+
+@st.composite
+def momentum_states(draw: st.DrawFn, tree: Params, *, bound: float = 2.0) -> MomentumState:
+    """A momentum/Nesterov state with a random velocity shaped like ``tree``."""
+    return MomentumState(draw(grads_like(tree, bound=bound)))
+
+
+@st.composite
+def adam_states(draw: st.DrawFn, tree: Params, *, bound: float = 2.0) -> AdamState:
+    """An Adam state: random first moments, non-negative second moments, count in [0, 100]."""
+    mu = draw(grads_like(tree, bound=bound))
+    nu_raw = draw(grads_like(tree, bound=bound))
+    nu = Grads(tuple(Layer(np.abs(layer.weights), np.abs(layer.bias)) for layer in nu_raw.layers))
+    return AdamState(mu, nu, draw(st.integers(0, 100)))
