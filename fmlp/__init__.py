@@ -19,6 +19,7 @@ from fmlp.activations import (
     softplus,
     tanh,
 )
+from fmlp.allocator import tune_allocator
 from fmlp.data import Batch, Dataset, batches, epoch_order, prepare, split
 from fmlp.loop import (
     DivergedError,
@@ -151,5 +152,6 @@ __all__ = [
     "split",
     "tanh",
     "train",
+    "tune_allocator",
     "value_and_grad",
 ]

@@ -23,10 +23,19 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from fmlp.activations import Activation, Identity, identity, relu
+from fmlp.activations import (
+    Activation,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    identity,
+    relu,
+)
 from fmlp.checks import as_float_array, check_positive_int, float_dtype
 from fmlp.losses import Loss, Targets
-from fmlp.records import Array, Grads, Layer, Params, freeze
+from fmlp.records import Array, Grads, Params, flat_size, tree_from_flat
 
 __all__ = ["MLP", "InitScheme", "evaluate", "forward", "grad", "init", "value_and_grad"]
 
@@ -126,32 +135,130 @@ def init(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(seed)
-    layers = []
-    for n_in, n_out in mlp.layer_shapes:
+    shapes = mlp.layer_shapes
+    # One flat buffer (weights then zero bias, layer by layer): the optimizers' fast path.
+    flat = np.zeros(flat_size(shapes), resolved)
+    start = 0
+    for n_in, n_out in shapes:
         if scheme == "normal":
             w = rng.standard_normal((n_in, n_out))
         else:
             fan = n_in + n_out if scheme == "glorot" else n_in
             limit = np.sqrt(6.0 / fan)
             w = rng.uniform(-limit, limit, (n_in, n_out))
-        layers.append(Layer(freeze(w.astype(resolved)), freeze(np.zeros(n_out, resolved))))
-    return Params(tuple(layers))
+        flat[start : start + w.size] = w.ravel()  # rounded to dtype, as w.astype would
+        start += w.size + n_out
+    return tree_from_flat(flat, shapes, Params)
+
+
+# The hot path below writes into arrays it allocated itself in the same call (out=,
+# in-place ufuncs) and never into anything a caller passed in or can see: fewer large
+# temporaries mean fewer trips through the allocator and fewer page faults (issue 6).
+# Built-in activations are recognised by exact type; any other activation goes through
+# its public ``__call__``/``derivative`` unchanged.
+_OWN_OUTPUT = (Identity, ReLU, LeakyReLU, Tanh, Sigmoid)
+
+
+def _activate(act: Activation, z: Array, scratch: Array | None) -> tuple[Array, Array]:
+    """``(f(z), saved)``, where ``saved`` is what ``_factor`` needs to give ``f'(z)``.
+
+    ``z`` must be an array allocated by the caller in this call: the built-in
+    activations overwrite it with ``f(z)``; any other activation gets ``z``
+    untouched. ``scratch`` (same shape, also the caller's) is used by leaky ReLU.
+    """
+    kind = type(act)
+    if kind is Identity:
+        return z, z
+    if kind is ReLU:
+        np.maximum(z, 0.0, out=z)
+        return z, z  # f'(z) = 1 exactly where f(z) > 0
+    if kind is LeakyReLU:
+        # max(z, slope·z) as LeakyReLU computes it, then f'(z) = max([z > 0], slope)
+        # (1 where z > 0, else slope: the exact values of LeakyReLU.derivative) into
+        # the scratch array. Branch-free whole-array passes: np.where or a where=
+        # mask is several times slower on a random sign pattern.
+        slope = act.slope  # type: ignore[attr-defined]
+        scratch = np.multiply(z, slope, out=scratch)
+        np.maximum(z, scratch, out=z)
+        np.greater(z, 0.0, out=scratch)  # f(z) > 0 ⇔ z > 0
+        np.maximum(scratch, slope, out=scratch)
+        return z, scratch
+    if kind is Tanh:
+        np.tanh(z, out=z)
+        return z, z  # f' = 1 − f²
+    if kind is Sigmoid:
+        a = act(z)
+        return a, a  # f' = f·(1 − f)
+    return act(z), z
+
+
+def _factor(act: Activation, saved: Array) -> npt.NDArray[np.floating | np.bool] | None:
+    """``f'(z)`` from what ``_activate`` saved (``None`` for the identity).
+
+    For ReLU the boolean ``f(z) > 0`` (multiplying by it is multiplying by 1.0 or
+    0.0); otherwise the same values ``act.derivative(z)`` returns.
+    """
+    kind = type(act)
+    if kind is Identity:
+        return None
+    if kind is ReLU:
+        return saved > 0
+    if kind is LeakyReLU:
+        return saved
+    if kind is Tanh:
+        d = np.multiply(saved, saved)
+        np.subtract(1.0, d, out=d)
+        return d
+    if kind is Sigmoid:
+        d = np.subtract(1.0, saved)
+        np.multiply(saved, d, out=d)
+        return d
+    return act.derivative(saved)
+
+
+def _apply_factor(
+    act: Activation, delta: Array, factor: npt.NDArray[np.floating | np.bool] | None, owned: bool
+) -> Array:
+    """``delta ⊙ f'(z)``, written into ``delta`` when it is ``owned`` (allocated here).
+
+    Bit-identical to ``delta * act.derivative(z)``: the same products, entry by entry.
+    """
+    if factor is None:
+        return delta
+    out: Array = np.multiply(delta, factor, out=delta if owned else None)
+    return out
 
 
 def _forward_all(mlp: MLP, params: Params, x: Array) -> tuple[list[Array], list[Array]]:
-    # Inputs to each layer (a_0..a_(L-1)) and pre-activations (z_1..z_L); last output appended.
+    # Inputs to each layer (a_0..a_(L-1)) and what each activation saved; output appended.
+    # All pre-activations (and leaky ReLU's scratch) live in one array allocated here:
+    # one large block per step instead of several keeps glibc's malloc from handing
+    # the memory back to the kernel and faulting it in again on the next step.
+    rows = x.shape[0]
+    n_layers = len(params.layers)
+    acts = [mlp.activation(i) for i in range(n_layers)]
+    widths = [layer.weights.shape[1] for layer in params.layers]
+    extra = [2 if type(act) is LeakyReLU else 1 for act in acts]
+    arena = np.empty(rows * sum(w * k for w, k in zip(widths, extra, strict=True)), params.dtype)
     inputs: list[Array] = []
-    pre: list[Array] = []
+    saved: list[Array] = []
     a = x
+    start = 0
     for i, layer in enumerate(params.layers):
         inputs.append(a)
-        z = a @ layer.weights
+        size = rows * widths[i]
+        z = np.matmul(a, layer.weights, out=arena[start : start + size].reshape(rows, -1))
+        start += size
+        scratch = None
+        if extra[i] == 2:
+            scratch = arena[start : start + size].reshape(rows, -1)
+            start += size
         if mlp.bias:
             z += layer.bias
-        pre.append(z)
-        a = mlp.activation(i)(z)
+        a, keep = _activate(acts[i], z, scratch)
+        saved.append(keep)
     inputs.append(a)
-    return inputs, pre
+    return inputs, saved
 
 
 def forward_unchecked(mlp: MLP, params: Params, x: Array) -> Array:
@@ -161,27 +268,54 @@ def forward_unchecked(mlp: MLP, params: Params, x: Array) -> Array:
         z = a @ layer.weights
         if mlp.bias:
             z += layer.bias
-        a = mlp.activation(i)(z)
+        a = _activate(mlp.activation(i), z, None)[0]
     return a
 
 
 def value_and_grad_unchecked(
     mlp: MLP, params: Params, x: Array, y: Targets, loss: Loss
 ) -> tuple[float, Grads]:
-    """``value_and_grad`` without the argument checks: the training step's hot path."""
-    inputs, pre = _forward_all(mlp, params, x)
+    """``value_and_grad`` without the argument checks: the training step's hot path.
+
+    The gradient is written straight into one new flat buffer (a flat ``Grads``).
+    Once layer ``l``'s weight gradient is taken, its input ``a_(l−1)`` is dead, so
+    ``δ_(l−1)`` is written over it: one batch of activations is all the memory used.
+    """
+    inputs, saved = _forward_all(mlp, params, x)
     value, delta = loss.value_and_grad(inputs[-1], y)
-    layers: list[Layer] = []
-    for i in range(len(params.layers) - 1, -1, -1):
-        act = mlp.activation(i)
-        if not isinstance(act, Identity):
-            delta = delta * act.derivative(pre[i])
-        d_weights = inputs[i].T @ delta
-        d_bias = delta.sum(axis=0) if mlp.bias else np.zeros(delta.shape[1], delta.dtype)
-        layers.append(Layer(freeze(d_weights), freeze(d_bias)))
+    shapes = params.shapes
+    flat = np.empty(flat_size(shapes), delta.dtype)
+    ends = []
+    end = 0
+    for n_in, n_out in shapes:
+        end += n_in * n_out + n_out
+        ends.append(end)
+    last = len(shapes) - 1
+    out_act = mlp.activation(last)
+    # The loss's gradient is not ours to overwrite.
+    delta = _apply_factor(out_act, delta, _factor(out_act, saved[last]), owned=False)
+    for i in range(last, -1, -1):
+        n_in, n_out = shapes[i]
+        mid = ends[i] - n_out
+        np.matmul(inputs[i].T, delta, out=flat[mid - n_in * n_out : mid].reshape(n_in, n_out))
+        if mlp.bias:
+            np.sum(delta, axis=0, out=flat[mid : ends[i]])
+        else:
+            flat[mid : ends[i]] = 0.0
         if i > 0:
-            delta = delta @ params.layers[i].weights.T
-    return value, Grads(tuple(reversed(layers)))
+            act = mlp.activation(i - 1)
+            factor = _factor(act, saved[i - 1])  # taken before a_(i) may be overwritten
+            # a_(i) is ours (made by a built-in activation in _forward_all) and now dead.
+            reuse = type(act) in _OWN_OUTPUT and inputs[i].shape == (delta.shape[0], n_in)
+            buffer = inputs[i] if reuse else None
+            weights_t = params.layers[i].weights.T
+            if n_out == 1:
+                # An outer product: a broadcast multiply is the same products, much faster.
+                delta = np.multiply(delta, weights_t, out=buffer)
+            else:
+                delta = np.matmul(delta, weights_t, out=buffer)
+            delta = _apply_factor(act, delta, factor, owned=True)
+    return value, tree_from_flat(flat, shapes, Grads)
 
 
 def _checked_x(mlp: MLP, params: Params, x: object) -> Array:
@@ -227,6 +361,7 @@ def value_and_grad(
 
     >>> import numpy as np
     >>> from fmlp.losses import SquaredError
+    >>> from fmlp.records import Layer
     >>> mlp = MLP((2, 1), bias=False)
     >>> params = Params((Layer(np.array([[1.0], [2.0]]), np.zeros(1)),))
     >>> value, g = value_and_grad(mlp, params, np.array([[1.0, 1.0]]), np.array([[0.0]]),

@@ -63,8 +63,15 @@ def freeze(a: Array) -> Array:
 
 def _owned_readonly(a: npt.NDArray[np.generic]) -> bool:
     # A read-only array that owns its data cannot be changed behind our back
-    # (a read-only view of a writable array could).
-    return a.flags.owndata and not a.flags.writeable
+    # (a read-only view of a writable array could). A read-only view of a read-only
+    # array that owns its data is just as safe: that is how fmlp stores the layers of
+    # a flat tree (see ``tree_from_flat``), and accepting it avoids a copy.
+    if a.flags.writeable:
+        return False
+    if a.flags.owndata:
+        return True
+    base = a.base
+    return isinstance(base, np.ndarray) and base.flags.owndata and not base.flags.writeable
 
 
 def readonly_float_array(value: object) -> Array:
@@ -157,11 +164,33 @@ def _layers(value: object) -> tuple[Layer, ...]:
     return layers  # type: ignore[return-value]
 
 
+def layer_unchecked(weights: Array, bias: Array) -> Layer:
+    """A ``Layer`` of two frozen arrays fmlp made itself, without the constructor's checks.
+
+    Internal (the training step's hot path): the caller guarantees what the public
+    constructor would check (read-only arrays, matching shapes and dtype).
+    """
+    layer = object.__new__(Layer)
+    object.__setattr__(layer, "weights", weights)
+    object.__setattr__(layer, "bias", bias)
+    return layer
+
+
+#: ``(n_in, n_out)`` of each layer: the layout of a flat tree.
+Shapes: TypeAlias = tuple[tuple[int, int], ...]
+
+
 @attrs.frozen
 class _LayerTree:
     """Shared structure of Params and Grads: a non-empty tuple of chained layers."""
 
     layers: tuple[Layer, ...] = attrs.field(converter=_layers)
+    # Speed (issue 6), not part of the value: a tree fmlp builds itself keeps every
+    # array as a view of one flat, read-only buffer (weights then bias, layer by layer)
+    # and remembers ``(buffer, shapes)`` here, so an optimizer update is a few
+    # whole-buffer operations instead of a few per array. Excluded from eq and repr,
+    # never set by callers; attrs.evolve and the public constructor leave it None.
+    _flat: tuple[Array, Shapes] | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         _check_layers(type(self).__name__, self.layers)
@@ -202,11 +231,56 @@ class Grads(_LayerTree):
 T = TypeVar("T", Params, Grads)
 
 
-def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> T:
-    """Apply ``fn`` array-wise across trees of equal structure; freeze and wrap the results.
+def flat_size(shapes: Shapes) -> int:
+    """The number of entries of a tree with these layer shapes (weights and biases)."""
+    return sum(n_in * n_out + n_out for n_in, n_out in shapes)
 
-    Internal helper: the results are arrays fmlp owns, so they are frozen in place.
+
+def tree_from_flat(flat: Array, shapes: Shapes, out: type[T]) -> T:
+    """Wrap a 1-D buffer fmlp owns as a tree of read-only views: no copy, no checks.
+
+    Internal: ``flat`` holds, layer by layer, the weights (row-major) then the bias.
+    It is frozen here, before the views are taken, so every view is read-only too.
     """
+    freeze(flat)
+    layers = []
+    start = 0
+    for n_in, n_out in shapes:
+        mid = start + n_in * n_out
+        end = mid + n_out
+        layers.append(layer_unchecked(flat[start:mid].reshape(n_in, n_out), flat[mid:end]))
+        start = end
+    tree = object.__new__(out)
+    object.__setattr__(tree, "layers", tuple(layers))
+    object.__setattr__(tree, "_flat", (flat, shapes))
+    return tree
+
+
+def as_flat(tree: Params | Grads) -> tuple[Array, Shapes]:
+    """``(buffer, shapes)`` of ``tree``: its own flat buffer if it has one, else a flat copy."""
+    flat = tree._flat
+    if flat is not None:
+        return flat
+    shapes = tree.shapes
+    return np.concatenate([a.ravel() for a in tree.arrays()]), shapes
+
+
+def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> T:
+    """Apply the element-wise ``fn`` across trees of equal structure; freeze and wrap the result.
+
+    Internal helper. ``fn`` must act entry by entry and return a new array (it may
+    write into arrays it allocated itself). When every tree has the same layer shapes
+    and dtype, ``fn`` runs once over the trees' flat buffers (a copy is made of any
+    tree without one) and the result is a flat tree, so the next call is fast too;
+    each entry gets exactly the value the per-array loop would give it.
+    """
+    shapes = trees[0].shapes if trees[0]._flat is None else trees[0]._flat[1]
+    dtype = trees[0].dtype
+    if all(t.dtype == dtype for t in trees[1:]):
+        flats = [as_flat(t) for t in trees]
+        if all(s is shapes or s == shapes for _, s in flats):
+            return tree_from_flat(fn(*(f for f, _ in flats)), shapes, out)
+    # Mixed dtypes or shapes: array by array, so that the usual errors are raised.
     layers = []
     for parts in zip(*(t.layers for t in trees), strict=True):
         w = freeze(fn(*(p.weights for p in parts)))
@@ -217,7 +291,8 @@ def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> 
 
 def zeros_like(tree: Params | Grads) -> Grads:
     """A gradient of zeros with the structure and dtype of ``tree``."""
-    return tree_map(np.zeros_like, Grads, tree)
+    shapes = tree.shapes
+    return tree_from_flat(np.zeros(flat_size(shapes), tree.dtype), shapes, Grads)
 
 
 def global_norm(tree: Params | Grads) -> float:
@@ -228,6 +303,9 @@ def global_norm(tree: Params | Grads) -> float:
     >>> global_norm(g)
     5.0
     """
+    if tree._flat is not None:
+        flat = tree._flat[0]
+        return math.sqrt(float(np.dot(flat, flat)))
     total = 0.0
     for a in tree.arrays():
         flat = a.ravel()
