@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import ctypes.util
+import gc
 import importlib
 import importlib.util
 import json
@@ -538,6 +541,11 @@ def _reset_peak() -> bool:
         return False
 
 
+def _malloc_trim() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+
+
 def _minor_faults() -> int:
     import resource
 
@@ -561,6 +569,10 @@ def child(name: str, contender: str, threads: int, runs: int, quick: bool, mallo
     x, y = make_data(w)
     run = RUNNERS[contender](w, x, y)
     run(max(1, min(w.epochs, 2)) if w.batch is not None else 20)  # warm up (and JIT)
+    # Baseline: hand freed heap back to the kernel, so "peak added" counts all the
+    # memory training needs, not only what exceeds the warm-up's leftovers.
+    gc.collect()
+    _malloc_trim()
     rss0 = _status_kb("VmRSS")
     peak_ok = _reset_peak()
     faults0 = _minor_faults()

@@ -56,6 +56,15 @@ class Dataset:
         return int(self.x.shape[0])
 
 
+def _batch_unchecked(x: Array, y: Targets) -> Dataset:
+    # Rows cut from a checked Dataset, frozen by the caller: skip the constructor's
+    # converters and checks (the training loop's hot path, issue 6).
+    batch = object.__new__(Dataset)
+    object.__setattr__(batch, "x", x)
+    object.__setattr__(batch, "y", y)
+    return batch
+
+
 #: A mini-batch is a small ``Dataset``.
 Batch = Dataset
 
@@ -134,7 +143,7 @@ def batches(data: Dataset, *, batch_size: int | None, seed: int, epoch: int) -> 
     order = epoch_order(n, seed=seed, epoch=epoch)
     for start in range(0, n, batch_size):
         idx = order[start : start + batch_size]
-        yield Dataset(freeze(data.x[idx]), freeze(data.y[idx]))  # type: ignore[arg-type]
+        yield _batch_unchecked(freeze(data.x[idx]), freeze(data.y[idx]))  # type: ignore[arg-type]
 
 
 def split(

@@ -299,7 +299,7 @@ def value_and_grad_unchecked(
         mid = ends[i] - n_out
         np.matmul(inputs[i].T, delta, out=flat[mid - n_in * n_out : mid].reshape(n_in, n_out))
         if mlp.bias:
-            np.sum(delta, axis=0, out=flat[mid : ends[i]])
+            np.add.reduce(delta, axis=0, out=flat[mid : ends[i]])
         else:
             flat[mid : ends[i]] = 0.0
         if i > 0:

@@ -209,6 +209,8 @@ class _LayerTree:
     @property
     def shapes(self) -> tuple[tuple[int, int], ...]:
         """``(n_in, n_out)`` of each layer."""
+        if self._flat is not None:
+            return self._flat[1]
         return tuple((layer.weights.shape[0], layer.weights.shape[1]) for layer in self.layers)
 
     def arrays(self) -> Iterator[Array]:
@@ -231,6 +233,10 @@ class Grads(_LayerTree):
 T = TypeVar("T", Params, Grads)
 
 
+# Every layout seen, interned (a handful per program).
+_LAYOUTS: dict[Shapes, Shapes] = {}
+
+
 def flat_size(shapes: Shapes) -> int:
     """The number of entries of a tree with these layer shapes (weights and biases)."""
     return sum(n_in * n_out + n_out for n_in, n_out in shapes)
@@ -241,8 +247,10 @@ def tree_from_flat(flat: Array, shapes: Shapes, out: type[T]) -> T:
 
     Internal: ``flat`` holds, layer by layer, the weights (row-major) then the bias.
     It is frozen here, before the views are taken, so every view is read-only too.
+    Equal layouts are stored as one tuple, so ``tree_map`` compares them by identity.
     """
     freeze(flat)
+    shapes = _LAYOUTS.setdefault(shapes, shapes)
     layers = []
     start = 0
     for n_in, n_out in shapes:
@@ -274,12 +282,24 @@ def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> 
     tree without one) and the result is a flat tree, so the next call is fast too;
     each entry gets exactly the value the per-array loop would give it.
     """
-    shapes = trees[0].shapes if trees[0]._flat is None else trees[0]._flat[1]
+    first = trees[0]._flat
+    if first is not None:
+        # The hot path: every tree flat, with the same layout and dtype.
+        buffer, shapes = first
+        flats = [buffer]
+        for t in trees[1:]:
+            other = t._flat
+            if other is None or other[1] is not shapes or other[0].dtype != buffer.dtype:
+                break
+            flats.append(other[0])
+        else:
+            return tree_from_flat(fn(*flats), shapes, out)
+    shapes = trees[0].shapes
     dtype = trees[0].dtype
     if all(t.dtype == dtype for t in trees[1:]):
-        flats = [as_flat(t) for t in trees]
-        if all(s is shapes or s == shapes for _, s in flats):
-            return tree_from_flat(fn(*(f for f, _ in flats)), shapes, out)
+        pairs = [as_flat(t) for t in trees]
+        if all(s is shapes or s == shapes for _, s in pairs):
+            return tree_from_flat(fn(*(f for f, _ in pairs)), shapes, out)
     # Mixed dtypes or shapes: array by array, so that the usual errors are raised.
     layers = []
     for parts in zip(*(t.layers for t in trees), strict=True):
