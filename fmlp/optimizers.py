@@ -74,7 +74,11 @@ class Optimizer(Protocol[S]):
 
 
 def _axpy(alpha: float, direction: Grads, params: Params) -> Params:
-    # w + alpha·d, the one update every optimizer ends with.
+    # w + alpha·d, the one update every optimizer ends with. alpha = 0 returns w itself:
+    # w + 0·d would turn a −0.0 weight into +0.0, so "lr = 0 leaves w unchanged" needs it.
+    if alpha == 0.0:
+        return params
+
     def axpy(w: Array, d: Array) -> Array:
         out = np.multiply(d, alpha)
         out += w
@@ -100,7 +104,7 @@ def _momentum(
 ) -> tuple[Params, MomentumState]:
     # v' = m·v + (1 − m)·g;  w' = w − lr·v'  (each entry rounded as in that formula).
     pf, vf, gf = params._flat, velocity._flat, grads._flat
-    if pf is None or vf is None or gf is None or not (pf[1] is vf[1] is gf[1]):
+    if lr == 0.0 or pf is None or vf is None or gf is None or not (pf[1] is vf[1] is gf[1]):
         new_velocity = _lerp(velocity, grads, momentum)
         return _axpy(-lr, new_velocity, params), MomentumState(new_velocity)
     w, v, g = pf[0], vf[0], gf[0]
@@ -307,7 +311,8 @@ def _adam(
         direction += w
         return direction
 
-    new_params = tree_map(update, Params, params, mu, nu)
+    # lr = 0 leaves w bit-identical (w − 0·u can flip the sign of a zero weight).
+    new_params = params if lr == 0.0 else tree_map(update, Params, params, mu, nu)
     return new_params, AdamState(mu, nu, t)
 
 

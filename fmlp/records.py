@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeAlias, TypeVar
+from typing import ClassVar, Generic, TypeAlias, TypeVar
 
 import attrs
 import numpy as np
@@ -180,7 +180,9 @@ def layer_unchecked(weights: Array, bias: Array) -> Layer:
 Shapes: TypeAlias = tuple[tuple[int, int], ...]
 
 
-@attrs.frozen
+# A dict-based base (slots=False) so that instances can carry ``_flat`` below
+# without it being an attrs field (fields are compared, copied and serialised).
+@attrs.frozen(slots=False)
 class _LayerTree:
     """Shared structure of Params and Grads: a non-empty tuple of chained layers."""
 
@@ -188,9 +190,14 @@ class _LayerTree:
     # Speed (issue 6), not part of the value: a tree fmlp builds itself keeps every
     # array as a view of one flat, read-only buffer (weights then bias, layer by layer)
     # and remembers ``(buffer, shapes)`` here, so an optimizer update is a few
-    # whole-buffer operations instead of a few per array. Excluded from eq and repr,
-    # never set by callers; attrs.evolve and the public constructor leave it None.
-    _flat: tuple[Array, Shapes] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # whole-buffer operations instead of a few per array. Not an attrs field: never
+    # compared, shown, evolved or saved; the public constructor, attrs.evolve, copy
+    # and pickle all give a tree without it (None), which takes the per-array path.
+    _flat: ClassVar[tuple[Array, Shapes] | None] = None
+
+    def __reduce__(self) -> tuple[type[_LayerTree], tuple[tuple[Layer, ...]]]:
+        # Copies and pickles rebuild through the constructor (and drop ``_flat``).
+        return type(self), (self.layers,)
 
     def __attrs_post_init__(self) -> None:
         _check_layers(type(self).__name__, self.layers)
