@@ -602,6 +602,35 @@ def child(name: str, contender: str, threads: int, runs: int, quick: bool, mallo
     )
 
 
+def memory_child(name: str, threads: int, quick: bool, epochs: int = 100) -> None:
+    """fmlp's resident memory after epochs 1, 10, 50 and 100 of one run: flat, or growing?"""
+    import fmlp
+
+    threadpoolctl: ModuleType = importlib.import_module("threadpoolctl")
+    threadpoolctl.threadpool_limits(threads)
+    w = workloads(quick)[name]
+    x, y = make_data(w)
+    hidden = fmlp.relu if w.hidden == "relu" else fmlp.leaky_relu(LEAKY_SLOPE)
+    mlp = fmlp.MLP(w.sizes, hidden=hidden, bias=w.bias)
+    loss: fmlp.Loss = fmlp.SquaredError() if w.task == "regression" else fmlp.SoftmaxCrossEntropy()
+    states = fmlp.train(
+        mlp,
+        fmlp.init(mlp, seed=0, dtype=w.dtype),
+        x,
+        y,
+        loss=loss,
+        optimizer=fmlp.Nesterov(momentum=MOMENTUM),
+        schedule=fmlp.Constant(w.lr),
+        epochs=epochs,
+        batch_size=w.batch,
+    )
+    rss = {}
+    for state in states:
+        if state.epoch in (1, 10, 50, 100):
+            rss[state.epoch] = _status_kb("VmRSS") / 1024
+    print(json.dumps({"rss_mb": rss}))
+
+
 # --- the parent: spawn children, print the table ---------------------------------------------
 
 
@@ -675,7 +704,7 @@ def table(w: Workload, results: dict[str, dict[str, object]]) -> list[str]:
 
 def versions(python: str) -> str:
     code = (
-        "import importlib, platform, numpy;"
+        "import importlib, importlib.util, platform, numpy;"
         "out = ['python ' + platform.python_version(), 'numpy ' + numpy.__version__];"
         "[out.append(m + ' ' + importlib.import_module(m).__version__) for m in "
         "('attrs', 'sklearn', 'torch', 'jax', 'optax', 'threadpoolctl') "
@@ -708,6 +737,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--child", nargs=2, metavar=("WORKLOAD", "CONTENDER"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
+    if args.child and args.child[1] == "memory":
+        memory_child(args.child[0], args.threads, args.quick)
+        return
     if args.child:
         child(
             args.child[0], args.child[1], args.threads, args.runs, args.quick, args.tune_allocator
@@ -741,6 +773,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.stdout.flush()
         print()
         print(f"BLAS in use (threadpoolctl): {', '.join(sorted(blas_seen)) or 'unknown'}")
+    if "fmlp" in contenders:
+        name = "W2-f64" if "W2-f64" in names else names[0]
+        r = spawn(args.python, name, "memory", args, envs[0])
+        print()
+        print(f"fmlp resident memory (MB) after epochs 1/10/50/100 of {name}: {r.get('rss_mb', r)}")
 
 
 if __name__ == "__main__":
