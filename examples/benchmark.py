@@ -631,6 +631,60 @@ def memory_child(name: str, threads: int, quick: bool, epochs: int = 100) -> Non
     print(json.dumps({"rss_mb": rss}))
 
 
+def profile_child(name: str, threads: int, quick: bool) -> None:
+    """Where one fmlp step's time goes: each phase timed alone (best of 7 repeats)."""
+    import fmlp
+    from fmlp.data import batches
+    from fmlp.model import _forward_all, value_and_grad_unchecked
+
+    threadpoolctl: ModuleType = importlib.import_module("threadpoolctl")
+    threadpoolctl.threadpool_limits(threads)
+    w = workloads(quick)[name]
+    x, y = make_data(w)
+    hidden = fmlp.relu if w.hidden == "relu" else fmlp.leaky_relu(LEAKY_SLOPE)
+    mlp = fmlp.MLP(w.sizes, hidden=hidden, bias=w.bias)
+    loss: fmlp.Loss = fmlp.SquaredError() if w.task == "regression" else fmlp.SoftmaxCrossEntropy()
+    opt = fmlp.Nesterov(momentum=MOMENTUM)
+    data = fmlp.prepare(
+        x, y, n_inputs=mlp.n_inputs, n_outputs=mlp.n_outputs, loss=loss, dtype=w.dtype
+    )
+    state = fmlp.init_state(fmlp.init(mlp, seed=0, dtype=w.dtype), opt)
+    step = fmlp.make_step(mlp, loss, opt, fmlp.Constant(w.lr))
+    batch = next(batches(data, batch_size=w.batch, seed=0, epoch=0))
+    p, v = state.params, state.opt_state
+    _, g = value_and_grad_unchecked(mlp, p, batch.x, batch.y, loss)
+    pred = _forward_all(mlp, p, batch.x)[0][-1]
+    floor = floor_runner(w, x, y)
+    reps = 20 if w.sizes[1] > 500 else 2000
+
+    def best(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            times.append((time.perf_counter() - t0) / reps * 1e6)
+        return min(times)
+
+    whole = best(lambda: step(state, batch))
+    vg = best(lambda: value_and_grad_unchecked(mlp, p, batch.x, batch.y, loss))
+    fwd = best(lambda: _forward_all(mlp, p, batch.x))
+    lossv = best(lambda: loss.value_and_grad(pred, batch.y))
+    parts = {
+        "whole step (make_step)": whole,
+        "  look-ahead w − lr·m·v": best(lambda: opt.lookahead(p, v, w.lr)),
+        "  forward (GEMMs, bias, activation)": fwd,
+        "  loss value and gradient": lossv,
+        "  backward (GEMMs, bias sums, f')": vg - fwd - lossv,
+        "  update (velocity and weights)": best(lambda: opt.apply(p, v, g, w.lr)),
+        "  gradient norm": best(lambda: fmlp.global_norm(g)),
+        "GEMM floor of one step (for scale)": best(lambda: floor(1)) / w.steps_per_epoch,
+    }
+    listed = sum(t for k, t in parts.items() if k.startswith("  "))
+    parts["  rest (records, errstate, state)"] = whole - listed
+    print(json.dumps({"profile_us": parts}))
+
+
 # --- the parent: spawn children, print the table ---------------------------------------------
 
 
@@ -732,11 +786,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="call fmlp.tune_allocator() in every contender's process (all equally)",
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="also print where an fmlp step's time goes"
+    )
     parser.add_argument("--python", default=sys.executable, help="interpreter for contenders")
     parser.add_argument(
         "--child", nargs=2, metavar=("WORKLOAD", "CONTENDER"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
+    if args.child and args.child[1] == "profile":
+        profile_child(args.child[0], args.threads, args.quick)
+        return
     if args.child and args.child[1] == "memory":
         memory_child(args.child[0], args.threads, args.quick)
         return
@@ -778,6 +838,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         r = spawn(args.python, name, "memory", args, envs[0])
         print()
         print(f"fmlp resident memory (MB) after epochs 1/10/50/100 of {name}: {r.get('rss_mb', r)}")
+    if args.profile:
+        for name in names:
+            r = spawn(args.python, name, "profile", args, envs[0])
+            prof = r.get("profile_us", {})
+            assert isinstance(prof, dict)
+            whole = float(prof.get("whole step (make_step)", float("nan")))
+            print()
+            print(f"### Profile of one fmlp step, {name} (µs, best of 7; share of the step)")
+            print()
+            print("| phase | µs | share |")
+            print("| --- | --- | --- |")
+            for k, t in prof.items():
+                print(
+                    f"| {k.strip() if not k.startswith('  ') else '· ' + k.strip()} "
+                    f"| {t:.1f} | {t / whole:.0%} |"
+                )
 
 
 if __name__ == "__main__":

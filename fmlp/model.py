@@ -170,7 +170,9 @@ def _activate(act: Activation, z: Array, scratch: Array | None) -> tuple[Array, 
     if kind is Identity:
         return z, z
     if kind is ReLU:
-        np.maximum(z, 0.0, out=z)
+        # Against a row of zeros, not the scalar 0.0: numpy's maximum has a fast
+        # (vectorised) loop for two arrays but not for an array and a scalar (~2×).
+        np.maximum(z, np.zeros(z.shape[-1], z.dtype), out=z)
         return z, z  # f'(z) = 1 exactly where f(z) > 0
     if kind is LeakyReLU:
         # max(z, slope·z) as LeakyReLU computes it, then f'(z) = max([z > 0], slope)
@@ -181,7 +183,7 @@ def _activate(act: Activation, z: Array, scratch: Array | None) -> tuple[Array, 
         scratch = np.multiply(z, slope, out=scratch)
         np.maximum(z, scratch, out=z)
         np.greater(z, 0.0, out=scratch)  # f(z) > 0 ⇔ z > 0
-        np.maximum(scratch, slope, out=scratch)
+        np.maximum(scratch, np.full(z.shape[-1], slope, z.dtype), out=scratch)
         return z, scratch
     if kind is Tanh:
         np.tanh(z, out=z)
