@@ -30,8 +30,9 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# make bench BENCH_ARGS=--quick for a short pass; see examples/benchmark.py --help.
 bench: $(STAMP)
-	$(BIN)/python examples/benchmark.py
+	$(BIN)/python examples/benchmark.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
