@@ -69,7 +69,10 @@ class Optimizer(Protocol[S]):
 
 
 def _axpy(alpha: float, direction: Grads, params: Params) -> Params:
-    # w + alpha·d, the one update every optimizer ends with.
+    # w + alpha·d, the one update every optimizer ends with. alpha = 0 returns w itself:
+    # w + 0·d would turn a −0.0 weight into +0.0, so "lr = 0 leaves w unchanged" needs it.
+    if alpha == 0.0:
+        return params
     return tree_map(lambda w, d: w + alpha * d, Params, params, direction)
 
 
@@ -246,7 +249,8 @@ def _adam(
             direction += weight_decay * w
         return w - lr * direction
 
-    new_params = tree_map(update, Params, params, mu, nu)
+    # lr = 0 leaves w bit-identical (w − 0·u can flip the sign of a zero weight).
+    new_params = params if lr == 0.0 else tree_map(update, Params, params, mu, nu)
     return new_params, AdamState(mu, nu, t)
 
 

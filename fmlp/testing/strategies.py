@@ -32,6 +32,7 @@ __all__ = [
     "architectures",
     "arrays",
     "batches",
+    "classification_batches",
     "float_dtypes",
     "grads_like",
     "learning_rates",
@@ -145,6 +146,29 @@ def batches(
     x = draw(arrays((n, mlp.n_inputs), dtype, bound=bound))
     y = draw(arrays((n, mlp.n_outputs), dtype, bound=bound))
     return Dataset(x, y)
+
+
+@st.composite
+def classification_batches(
+    draw: st.DrawFn,
+    mlp: MLP,
+    *,
+    dtype: np.dtype[np.floating],
+    one_hot: bool = False,
+    max_rows: int = 8,
+    bound: float = 2.0,
+) -> Dataset:
+    """A batch of classification data for ``mlp`` with 1..``max_rows`` rows.
+
+    ``y`` holds integer labels in ``[0, n_outputs)`` (shape ``(n,)``), or the same
+    labels one-hot in ``dtype`` (shape ``(n, n_outputs)``) when ``one_hot``.
+    """
+    n = draw(st.integers(1, max_rows))
+    x = draw(arrays((n, mlp.n_inputs), dtype, bound=bound))
+    labels = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, mlp.n_outputs - 1)))
+    if one_hot:
+        return Dataset(x, np.eye(mlp.n_outputs, dtype=dtype)[labels])
+    return Dataset(x, labels)
 
 
 def learning_rates(max_value: float = 1.0) -> st.SearchStrategy[float]:
