@@ -55,6 +55,10 @@ class Dataset:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
+    def __reduce__(self) -> tuple[type[Dataset], tuple[Array, Targets]]:
+        # Rebuild through the constructor so that copies keep read-only arrays.
+        return Dataset, (self.x, self.y)
+
 
 #: A mini-batch is a small ``Dataset``.
 Batch = Dataset

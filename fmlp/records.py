@@ -133,6 +133,11 @@ class Layer:
         """The dtype of both arrays."""
         return self.weights.dtype
 
+    def __reduce__(self) -> tuple[type[Layer], tuple[Array, Array]]:
+        # copy.deepcopy and pickle rebuild through the constructor, so the copy's
+        # arrays are frozen too (restoring the fields directly would leave them writable).
+        return Layer, (self.weights, self.bias)
+
 
 def _check_layers(owner: str, layers: tuple[Layer, ...]) -> None:
     if not layers:
