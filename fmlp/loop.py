@@ -120,7 +120,10 @@ def make_step(
                 if limit is not None:
                     grads = clip_unchecked(grads, limit)
                 if norm_limit is not None:
-                    grads, _ = clip_by_norm_unchecked(grads, norm_limit, norm)
+                    # The raw norm is reused only if no transform above changed the gradient.
+                    changed = decay or limit is not None
+                    current = global_norm(grads) if changed else norm
+                    grads, _ = clip_by_norm_unchecked(grads, norm_limit, current)
                 params, opt_state = optimizer.apply(state.params, state.opt_state, grads, lr)
         except FloatingPointError as err:
             raise DivergedError(
