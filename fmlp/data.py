@@ -146,8 +146,10 @@ def split(
 ) -> list[tuple[Array, Targets]]:
     """Shuffle the rows once (from ``seed``) and cut them into parts of the given fractions.
 
-    ``fractions`` must be positive and sum to 1; the last part takes the rounding
-    remainder. Returns new arrays; the inputs are not modified.
+    ``fractions`` must be positive and sum to 1; part ``i`` gets the rows between
+    ``round(n·(f_0 + … + f_(i−1)))`` and ``round(n·(f_0 + … + f_i))`` (so it is off by at
+    most one row), the last part ends at ``n``, and no part may be empty. Returns new
+    arrays; the inputs are not modified.
 
     >>> import numpy as np
     >>> parts = split(np.zeros((10, 2)), np.zeros(10), fractions=(0.6, 0.2, 0.2), seed=0)
@@ -166,4 +168,10 @@ def split(
     bounds = np.round(np.cumsum(fracs) * n).astype(int)
     bounds[-1] = n
     parts = np.split(order, bounds[:-1])
+    for i, part in enumerate(parts):
+        if part.size == 0:
+            raise ValueError(
+                f"fractions {tuple(fractions)} of {n} rows leave part {i} empty; "
+                f"every part needs at least one row"
+            )
     return [(x[idx], y[idx]) for idx in parts]
