@@ -56,7 +56,10 @@ def check_float(
     need = f"a finite number in {lo}{low}, {high}{hi}"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be {need}, got {type(value).__name__} {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float range is not finite either
+        v = math.inf
     ok = math.isfinite(v) and (v > low if low_open else v >= low)
     ok = ok and (v < high if high_open else v <= high)
     if not ok:

@@ -44,6 +44,16 @@ def test_check_float_refuses_non_numbers(value: object) -> None:
         check_float("lr", value)
 
 
+@given(st.integers(-(2**1100), 2**1100))
+def test_check_float_on_integers_of_any_size(value: int) -> None:
+    # Regression: ints beyond float range raised OverflowError instead of naming "lr".
+    if abs(value) <= 1e300:
+        assert check_float("lr", value) == float(value)
+    else:
+        with pytest.raises(ValueError, match=r"^lr must be a finite number"):
+            check_float("lr", value)
+
+
 def test_check_float_accepts_numpy_scalars_and_ints() -> None:
     assert check_float("lr", np.float32(0.5)) == 0.5
     assert check_float("lr", np.int64(2)) == 2.0
