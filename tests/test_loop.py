@@ -25,7 +25,7 @@ from fmlp.loop import (
     make_step,
     train,
 )
-from fmlp.losses import Huber, SquaredError
+from fmlp.losses import BinaryCrossEntropy, Huber, Loss, SoftmaxCrossEntropy, SquaredError
 from fmlp.model import MLP, evaluate, init, value_and_grad
 from fmlp.optimizers import SGD, Adam, Momentum, MomentumState, Nesterov, Optimizer, SGDState
 from fmlp.records import Array, Layer, Params, TrainState, global_norm
@@ -147,7 +147,8 @@ def test_restarting_from_a_yielded_state_continues_bit_identically(
     def run_from(state: TrainState[object]) -> Iterator[TrainState[object]]:
         return epochs(step, state, dataset, batch_size=batch_size, seed=7, validation=validation)
 
-    uninterrupted = list(itertools.islice(run_from(init_state(p, opt)), k + 2))
+    start = check_pure(init_state, p, opt)
+    uninterrupted = check_pure(lambda s: list(itertools.islice(run_from(s), k + 2)), start)
     resumed = list(itertools.islice(run_from(uninterrupted[k - 1]), 2))
     assert_same(resumed, uninterrupted[k:])
 
@@ -221,7 +222,7 @@ def test_early_stopping_stops_after_patience_non_improving_epochs(
 ) -> None:
     p = Params((Layer(np.zeros((1, 1)), np.zeros(1)),))
     states = [TrainState(p, None, epoch=e, val_loss=v) for e, v in enumerate(values)]
-    kept = list(early_stopping(iter(states), patience=patience))
+    kept = check_pure(lambda s: list(early_stopping(s, patience=patience)), states)
     assert kept == states[: improvement_stop(values, patience) + 1]
     by_train_loss = [attrs.evolve(s, loss=s.val_loss, val_loss=math.nan) for s in states]
     assert len(list(early_stopping(by_train_loss, patience=patience, monitor="loss"))) == len(kept)
@@ -363,3 +364,56 @@ def test_max_norm_bounds_the_gradient_after_weight_decay() -> None:
     moved = p.layers[0].weights - after.params.layers[0].weights  # g = [1 + 0.1·2, 0]
     assert float(np.linalg.norm(moved)) == pytest.approx(1.0, rel=1e-12)
     assert after.grad_norm == 1.0  # the raw norm is still what is reported
+
+
+LOSSES_AND_TARGETS = [
+    (SquaredError(), "regression"),
+    (Huber(), "regression"),
+    (SoftmaxCrossEntropy(), "labels"),
+    (SoftmaxCrossEntropy(), "one_hot"),
+    (BinaryCrossEntropy(), "binary"),
+]
+
+
+@budget(10)
+@pytest.mark.parametrize(("loss", "kind"), LOSSES_AND_TARGETS, ids=lambda v: str(v))
+@given(st.data())
+def test_a_float32_model_stays_float32_through_training(
+    loss: Loss, kind: str, data: st.DataObject
+) -> None:
+    mlp, p = data.draw(models(dtype=np.dtype(np.float32), max_depth=2))
+    opt = data.draw(optimizers())
+    n = data.draw(st.integers(1, 6))
+    x = data.draw(arrays((n, mlp.n_inputs), np.dtype(np.float64)))  # converted by train
+    rng = np.random.default_rng(n)
+    k = mlp.n_outputs
+    y = {
+        "regression": rng.standard_normal((n, k)),
+        "labels": rng.integers(0, k, n),
+        "one_hot": np.eye(k)[rng.integers(0, k, n)],
+        "binary": rng.uniform(0.0, 1.0, (n, k)),
+    }[kind]
+    states = list(
+        train(
+            mlp,
+            p,
+            x,
+            y,
+            loss=loss,
+            optimizer=opt,
+            schedule=TUTORIAL_DECAY,
+            epochs=2,
+            batch_size=2,
+            clip=1.0,
+            max_norm=0.5,
+            weight_decay=0.01,
+            validation=(x, y),
+        )
+    )
+    for s in states:
+        assert s.params.dtype == np.float32 and s.params.shapes == p.shapes
+        for field in ("velocity", "mu", "nu"):
+            if hasattr(s.opt_state, field):
+                assert getattr(s.opt_state, field).dtype == np.float32
+        floats = (s.loss, s.val_loss, s.lr, s.grad_norm, s.last_finite_loss)
+        assert all(type(v) is float and math.isfinite(v) for v in floats)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from purity import check_pure
 
 from fmlp.data import Dataset
 from fmlp.optimizers import Adam, Momentum
@@ -216,6 +217,7 @@ def test_tree_accessors(model: tuple[object, Params]) -> None:
 def test_global_norm_is_the_l2_norm_of_everything(model: tuple[object, Params]) -> None:
     _, p = model
     flat = np.concatenate([a.astype(np.float64).ravel() for a in p.arrays()])
+    check_pure(global_norm, p)
     assert math.isclose(
         global_norm(p), float(np.sqrt(np.sum(flat**2))), rel_tol=1e-5, abs_tol=1e-30
     )
