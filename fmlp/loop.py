@@ -207,7 +207,8 @@ def early_stopping(
     """Pass states on until ``monitor`` has not improved by ``min_delta`` in ``patience`` epochs.
 
     The state that exhausts the patience is the last one yielded. To end with the
-    best parameters, keep the best state as you go (``min(..., key=...)``).
+    best parameters, keep the best state as you go (``min(..., key=...)``). A NaN
+    ``monitor`` (e.g. ``val_loss`` of a run without validation data) is a ``ValueError``.
 
     >>> import numpy as np
     >>> from fmlp.records import Layer, Params
@@ -219,10 +220,19 @@ def early_stopping(
     """
     patience = check_positive_int("patience", patience)
     delta = check_float("min_delta", min_delta, low=0.0)
+    if monitor not in ("val_loss", "loss"):
+        raise ValueError(f"monitor must be 'val_loss' or 'loss', got {monitor!r}")
     best, waited = math.inf, 0
     for state in states:
-        yield state
         value = getattr(state, monitor)
+        if math.isnan(value):
+            # NaN never improves: without this check, a run without validation data
+            # would silently stop after `patience` epochs.
+            raise ValueError(
+                f"early_stopping: {monitor} is NaN at epoch {state.epoch}; pass "
+                f"validation=(x_val, y_val) to train, or use monitor='loss'"
+            )
+        yield state
         if value < best - delta:
             best, waited = value, 0
         else:

@@ -228,6 +228,26 @@ def test_early_stopping_stops_after_patience_non_improving_epochs(
     assert len(list(early_stopping(by_train_loss, patience=patience, monitor="loss"))) == len(kept)
 
 
+def test_early_stopping_refuses_a_missing_validation_loss() -> None:
+    # Regression: val_loss is NaN without validation data, and NaN never improves, so
+    # training silently stopped after `patience` epochs.
+    mlp = MLP((2, 1))
+    states = train(
+        mlp,
+        init(mlp, seed=0),
+        np.zeros((4, 2)),
+        np.zeros(4),
+        loss=SquaredError(),
+        optimizer=SGD(),
+        schedule=Constant(0.1),
+        epochs=10,
+    )
+    with pytest.raises(ValueError, match="val_loss is NaN at epoch 1; pass validation="):
+        list(early_stopping(states, patience=2))
+    with pytest.raises(ValueError, match="monitor must be 'val_loss' or 'loss', got 'acc'"):
+        list(early_stopping([], patience=2, monitor="acc"))  # type: ignore[arg-type]
+
+
 def test_early_stopping_min_delta() -> None:
     p = Params((Layer(np.zeros((1, 1)), np.zeros(1)),))
     values = [1.0, 0.95, 0.91, 0.5, 0.45, 0.44]
