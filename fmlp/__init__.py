@@ -58,7 +58,17 @@ from fmlp.optimizers import (
     nesterov_step,
     sgd_step,
 )
-from fmlp.records import Array, Grads, Labels, Layer, Params, TrainState, global_norm
+from fmlp.records import (
+    Array,
+    Grads,
+    Labels,
+    Layer,
+    Params,
+    TrainState,
+    global_norm,
+    tree_map,
+    zeros_like,
+)
 from fmlp.schedules import (
     TUTORIAL_DECAY,
     Constant,
@@ -151,5 +161,7 @@ __all__ = [
     "split",
     "tanh",
     "train",
+    "tree_map",
     "value_and_grad",
+    "zeros_like",
 ]

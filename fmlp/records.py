@@ -33,6 +33,9 @@ __all__ = [
     "Params",
     "TrainState",
     "array_equal",
+    "global_norm",
+    "tree_map",
+    "zeros_like",
 ]
 
 #: A floating-point array (float32 or float64 in practice).
@@ -203,9 +206,18 @@ T = TypeVar("T", Params, Grads)
 
 
 def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> T:
-    """Apply ``fn`` array-wise across trees of equal structure; freeze and wrap the results.
+    """``out`` of ``fn(a_1, ..., a_k)`` for the matching arrays ``a_i`` of ``trees``.
 
-    Internal helper: the results are arrays fmlp owns, so they are frozen in place.
+    Applies ``fn`` to the weights, then the biases, of each layer across trees of
+    equal structure (``Params`` or ``Grads``), and wraps the results in ``out``.
+    ``fn`` must return a new array (the results are frozen in place, not copied);
+    it is the building block of every optimizer update.
+
+    >>> import numpy as np
+    >>> w = Params((Layer(np.array([[1.0]]), np.array([2.0])),))
+    >>> g = Grads((Layer(np.array([[4.0]]), np.array([0.0])),))
+    >>> tree_map(lambda w, g: w - 0.5 * g, Params, w, g).layers[0]
+    Layer(weights=array([[-1.]]), bias=array([2.]))
     """
     layers = []
     for parts in zip(*(t.layers for t in trees), strict=True):
@@ -216,7 +228,12 @@ def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> 
 
 
 def zeros_like(tree: Params | Grads) -> Grads:
-    """A gradient of zeros with the structure and dtype of ``tree``."""
+    """A gradient of zeros with the structure and dtype of ``tree``.
+
+    >>> import numpy as np
+    >>> zeros_like(Params((Layer(np.ones((1, 2), np.float32), np.ones(2, np.float32)),))).layers
+    (Layer(weights=array([[0., 0.]], dtype=float32), bias=array([0., 0.], dtype=float32)),)
+    """
     return tree_map(np.zeros_like, Grads, tree)
 
 
