@@ -47,7 +47,7 @@ from typing import Generic, Literal, TypeAlias, TypeVar, get_args
 
 import attrs
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from fmlp.activations import relu
@@ -150,6 +150,27 @@ def _quadratics(draw: st.DrawFn, tree: Params) -> Quadratic:
     return Quadratic(curvature, offset)
 
 
+@attrs.frozen
+class _Parts:
+    params: Params
+    grads: Grads
+    lr: float
+    quadratic: Quadratic
+
+
+@st.composite
+def _parts(draw: st.DrawFn, max_depth: int, max_width: int) -> _Parts:
+    mlp = draw(architectures(max_depth=max_depth, max_width=max_width, hidden=st.just(relu)))
+    w = draw(params(mlp, dtype=draw(float_dtypes())))
+    return _Parts(w, draw(grads_like(w)), draw(learning_rates()), draw(_quadratics(w)))
+
+
+def _state_strategy(
+    optimizer: Optimizer[S], states: Callable[[Params], st.SearchStrategy[S]] | None, w: Params
+) -> st.SearchStrategy[S]:
+    return states(w) if states is not None else optimizer_states(optimizer, w)
+
+
 @st.composite
 def cases(
     draw: st.DrawFn,
@@ -165,16 +186,11 @@ def cases(
     states reachable from ``init`` and, for built-ins, arbitrary valid ones).
     Use with ``check_law`` to compose the laws into your own hypothesis tests.
     """
-    mlp = draw(architectures(max_depth=max_depth, max_width=max_width, hidden=st.just(relu)))
-    w = draw(params(mlp, dtype=draw(float_dtypes())))
-    state_strategy = states(w) if states is not None else optimizer_states(optimizer, w)
-    return Case(
-        params=w,
-        state=draw(state_strategy),
-        grads=draw(grads_like(w)),
-        lr=draw(learning_rates()),
-        quadratic=draw(_quadratics(w)),
-    )
+    parts = draw(_parts(max_depth, max_width))
+    # The state comes last: drawing it may run the optimizer, and a failure there should
+    # shrink towards the initial state, where the law itself shows the whole case.
+    state = draw(_state_strategy(optimizer, states, parts.params))
+    return Case(parts.params, state, parts.grads, parts.lr, parts.quadratic)
 
 
 # --- comparing trees of records, arrays and scalars ----------------------------------------
@@ -518,6 +534,9 @@ def check_optimizer(
     # Everything else (derandomize, database, ...) comes from the active profile.
     config = settings(
         deadline=None,
+        # The explain phase re-runs failures many times to annotate lines: slow, and the
+        # violation already says what broke.
+        phases=[phase for phase in settings().phases if phase is not Phase.explain],
         report_multiple_bugs=False,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
@@ -540,18 +559,19 @@ def _run_law(
     @config
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
+        parts = data.draw(_parts(2, 3), label="params, grads, lr, quadratic")
         try:
             with np.errstate(**_ERRSTATE):  # type: ignore[arg-type]
-                case = data.draw(cases(optimizer, states=states), label="case")
+                state = data.draw(_state_strategy(optimizer, states, parts.params), label="state")
         except Exception as err:
-            # Building a reachable state runs the optimizer, so it can fail here too.
-            blamed = _classify(err, law, skip)
+            # Stepping from init to a reachable state runs the optimizer: it can fail here too.
             raise _violation(
-                blamed,
+                _classify(err, law, skip),
                 optimizer,
-                f"raised {type(err).__name__}: {err} while stepping from init to draw a state",
-                "  (see the draws hypothesis noted below)",
+                f"raised {type(err).__name__}: {err} (while stepping from init to draw a state)",
+                _format_case(law, Case(parts.params, "?", parts.grads, parts.lr, parts.quadratic)),
             ) from err
+        case = Case(parts.params, state, parts.grads, parts.lr, parts.quadratic)
         check_law(law, optimizer, case, small_lr=small_lr, skip=skip)
 
     try:
