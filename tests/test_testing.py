@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
@@ -291,3 +293,29 @@ def test_classification_batches_hold_valid_labels(data: st.DataObject) -> None:
     fmlp.SoftmaxCrossEntropy().prepare_targets(
         batch.y, n_outputs=mlp.n_outputs, dtype=batch.x.dtype
     )
+
+
+# --- the README's section runs as written ------------------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+MARKER = "<!-- section: testing kit (issue 4) -->"
+
+
+def _readme_code() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index(MARKER) :]
+    section = section[: section.index("<!-- section:", len(MARKER))]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_the_readme_section_runs_as_written() -> None:
+    blocks = _readme_code()
+    assert blocks, "the README's testing-kit section has no python block"
+    for block in blocks:
+        namespace: dict[str, object] = {"__name__": "readme_testing_kit"}
+        exec(compile(block, str(README), "exec"), namespace)
+        tests = [f for name, f in namespace.items() if name.startswith("test_") and callable(f)]
+        assert tests, "each README block ends in a test function, which must be run"
+        for test in tests:
+            run: Callable[[], None] = test
+            run()
