@@ -51,6 +51,9 @@ import numpy.typing as npt
 
 from fmlp import activations, losses, optimizers, schedules
 from fmlp.checks import check_positive_int
+from fmlp.data import Dataset
+from fmlp.loop import Step, epochs, make_step
+from fmlp.losses import Loss
 from fmlp.model import MLP
 from fmlp.optimizers import Optimizer
 from fmlp.records import Grads, Layer, Params, TrainState, freeze
@@ -91,23 +94,58 @@ class CheckpointError(Exception):
         super().__init__(f"cannot load checkpoint {self.path!r}: {reason}")
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Checkpoint(Generic[S]):
-    """A whole training run to resume: architecture, optimizer, schedule, data order, state.
+    """A whole training run, to save and resume: the state and everything that made it.
 
-    ``mlp`` (sizes, activations, bias flag), ``optimizer`` and ``schedule`` keep
-    their hyperparameters as record fields, so a checkpoint of this record holds
-    everything ``make_step`` and ``epochs`` need besides the data and the loss;
-    ``seed`` and ``batch_size`` fix the mini-batch order. ``schedule`` must be a
-    record (the built-in schedules are), not a function.
+    ``mlp`` (sizes, activations by class and slope, bias flag), ``loss``,
+    ``optimizer`` and ``schedule`` keep their hyperparameters as record fields;
+    ``clip``, ``max_norm`` and ``weight_decay`` are ``make_step``'s options, and
+    ``seed`` and ``batch_size`` fix the mini-batch order. Saved with ``save`` and
+    read back with ``load(path)`` (no template needed when every part is one of
+    fmlp's own classes), ``resume(data)`` continues exactly where the run stopped.
+    ``schedule`` must be a record (every built-in schedule is), not a function.
     """
 
-    mlp: MLP
-    optimizer: Optimizer[S]
     state: TrainState[S]
-    schedule: Schedule | None = None
+    mlp: MLP
+    loss: Loss
+    optimizer: Optimizer[S]
+    schedule: Schedule
+    clip: float | None = None
+    max_norm: float | None = None
+    weight_decay: float = 0.0
     seed: int = 0
     batch_size: int | None = None
+
+    def make_step(self) -> Step[S]:
+        """The run's training step: ``make_step`` with this record's fields."""
+        return make_step(
+            self.mlp,
+            self.loss,
+            self.optimizer,
+            self.schedule,
+            clip=self.clip,
+            max_norm=self.max_norm,
+            weight_decay=self.weight_decay,
+        )
+
+    def resume(
+        self, data: Dataset, *, validation: Callable[[Params], float] | None = None
+    ) -> Iterator[TrainState[S]]:
+        """``epochs(self.make_step(), self.state, data, batch_size=..., seed=...)``: the run, on.
+
+        Given the same (prepared) ``data``, the states it yields are bit-identical
+        to those the uninterrupted run yielded after ``self.state``.
+        """
+        return epochs(
+            self.make_step(),
+            self.state,
+            data,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            validation=validation,
+        )
 
 
 # --- saving ----------------------------------------------------------------------------------
@@ -547,7 +585,12 @@ def load(path: StrPath, *, like: object = _NO_TEMPLATE) -> object:
     try:
         tree, arrays = _read_archive(path)
         decoder = _Decoder(arrays)
-        root = "Checkpoint" if like is _NO_TEMPLATE else type(like).__name__
+        if like is not _NO_TEMPLATE:
+            root = type(like).__name__
+        elif isinstance(tree, dict):
+            root = str(tree.get("class", tree.get("kind", "root"))).rsplit(".", 1)[-1]
+        else:
+            root = "root"
         obj = decoder.decode(tree, like, root)
         unused = sorted(set(arrays) - decoder.used)
         if unused:
@@ -588,7 +631,7 @@ def checkpoints(
       the state is saved there, so it always holds the best state so far.
 
     ``record(state)`` is what gets saved: the state itself by default, or e.g.
-    ``lambda s: Checkpoint(mlp, optimizer, s, schedule, seed, batch_size)``. A state
+    ``lambda s: attrs.evolve(run, state=s)`` for a ``Checkpoint`` ``run``. A state
     is saved before it is passed on, so a consumer that stops early still finds it.
 
     >>> import os, tempfile

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import os
+import pickle
 import struct
 from pathlib import Path
 
@@ -119,8 +122,17 @@ def test_checkpoint_record_keeps_architecture_and_hyperparameters(tmp_path: Path
     mlp = fmlp.MLP((2, 5, 3), hidden=fmlp.leaky_relu(0.2), output=fmlp.sigmoid, bias=False)
     optimizer = fmlp.Nesterov(0.8, lookahead_form="tutorial")
     params = fmlp.init(mlp, seed=3, dtype=np.float32)
-    schedule = fmlp.Warmup(fmlp.CosineDecay(0.5, 100, final=0.01), steps=10, start=0.05)
-    ckpt = Checkpoint(mlp, optimizer, fmlp.init_state(params, optimizer), schedule, 7, 16)
+    ckpt = Checkpoint(
+        state=fmlp.init_state(params, optimizer),
+        mlp=mlp,
+        loss=fmlp.Huber(delta=0.5, reduction="sum"),
+        optimizer=optimizer,
+        schedule=fmlp.Warmup(fmlp.CosineDecay(0.5, 100, final=0.01), steps=10, start=0.05),
+        clip=2.0,
+        weight_decay=1e-4,
+        seed=7,
+        batch_size=16,
+    )
     save(tmp_path / "run.npz", ckpt)
     restored = load(tmp_path / "run.npz")
     assert isinstance(restored, Checkpoint)
@@ -128,12 +140,14 @@ def test_checkpoint_record_keeps_architecture_and_hyperparameters(tmp_path: Path
     assert restored.mlp.hidden == fmlp.LeakyReLU(0.2)
     # A template with the same classes (any numbers) reads it too.
     template = Checkpoint(
-        fmlp.MLP((2, 5, 3), hidden=fmlp.leaky_relu(), output=fmlp.sigmoid),
-        fmlp.Nesterov(),
-        fmlp.init_state(params, fmlp.Nesterov()),
-        fmlp.Warmup(fmlp.CosineDecay(1.0, 1), steps=1),
-        0,
-        1,
+        state=fmlp.init_state(params, fmlp.Nesterov()),
+        mlp=fmlp.MLP((2, 5, 3), hidden=fmlp.leaky_relu(), output=fmlp.sigmoid),
+        loss=fmlp.Huber(),
+        optimizer=fmlp.Nesterov(),
+        schedule=fmlp.Warmup(fmlp.CosineDecay(1.0, 1), steps=1),
+        clip=1.0,
+        seed=0,
+        batch_size=1,
     )
     assert_identical(load(tmp_path / "run.npz", like=template), ckpt)
 
@@ -154,3 +168,213 @@ def test_save_refuses_what_a_checkpoint_cannot_hold(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="dtype object"):
         save(tmp_path / "s.npz", fmlp.TrainState(params, np.array([None])))
     assert not os.listdir(tmp_path)
+
+
+# --- one clear error for every bad file ----------------------------------------------------------
+
+
+def _small_state() -> fmlp.TrainState[fmlp.MomentumState]:
+    params = fmlp.init(fmlp.MLP((3, 4, 2)), seed=0)
+    return fmlp.init_state(params, fmlp.Momentum(0.9))
+
+
+def _write_npz(path: Path, meta: object, **arrays: np.ndarray) -> None:
+    # A hand-made archive, bypassing save(), to build files save() would never write.
+    blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    np.savez(path, allow_pickle=True, __fmlp__=blob, **arrays)
+
+
+def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
+    """Each kind of bad file the issue lists, with the phrase its error must contain."""
+    state = _small_state()
+    good = tmp / "good.npz"
+    save(good, state)
+    data = good.read_bytes()
+    files: dict[str, tuple[Path, str]] = {}
+
+    def put(name: str, content: bytes, phrase: str) -> None:
+        (tmp / name).write_bytes(content)
+        files[name] = (tmp / name, phrase)
+
+    put("empty.npz", b"", "empty")
+    put("truncated.npz", data[: len(data) // 2], "truncated or corrupt")
+    flipped = bytearray(data)
+    flipped[len(data) // 3] ^= 0xFF  # inside an array member: the zip CRC catches it
+    put("corrupt.npz", bytes(flipped), "corrupt")
+    put("text.npz", b"just some text\n", "not an .npz archive")
+    put("pickle.npz", pickle.dumps(state), "looks like a pickle")
+    header = {"format": "fmlp-checkpoint", "version": 99, "tree": {"kind": "none"}}
+    _write_npz(tmp / "version.npz", header)
+    files["version.npz"] = (tmp / "version.npz", "format version 99, but this fmlp reads version 1")
+    _write_npz(tmp / "foreign.npz", {"format": "something else"})
+    files["foreign.npz"] = (tmp / "foreign.npz", "not an fmlp checkpoint")
+    np.savez(tmp / "plain.npz", x=np.zeros(3))
+    files["plain.npz"] = (tmp / "plain.npz", "no '__fmlp__' member")
+    header = {"format": "fmlp-checkpoint", "version": 1, "tree": {"kind": "array", "array": "a0"}}
+    _write_npz(tmp / "objects.npz", header, a0=np.array([{"evil": 1}], dtype=object))
+    files["objects.npz"] = (tmp / "objects.npz", "pickled object array")
+    save(tmp / "structure.npz", fmlp.TrainState(state.params, fmlp.SGDState()))
+    files["structure.npz"] = (tmp / "structure.npz", "holds a fmlp.optimizers.SGDState record")
+    save(
+        tmp / "shape.npz", fmlp.init_state(fmlp.init(fmlp.MLP((3, 5, 2)), seed=0), fmlp.Momentum())
+    )
+    files["shape.npz"] = (tmp / "shape.npz", "params.layers[0].weights is an array of shape (3, 5)")
+    save(
+        tmp / "dtype.npz",
+        fmlp.init_state(fmlp.init(fmlp.MLP((3, 4, 2)), seed=0, dtype=np.float32), fmlp.Momentum()),
+    )
+    files["dtype.npz"] = (tmp / "dtype.npz", "dtype float32")
+    save(tmp / "float.npz", attrs.evolve(state, step=1.5))  # type: ignore[arg-type]
+    files["float.npz"] = (
+        tmp / "float.npz",
+        "TrainState.step holds a float, but the template has a int",
+    )
+    return files
+
+
+BAD_FILE_NAMES = [
+    "empty.npz",
+    "truncated.npz",
+    "corrupt.npz",
+    "text.npz",
+    "pickle.npz",
+    "version.npz",
+    "foreign.npz",
+    "plain.npz",
+    "objects.npz",
+    "structure.npz",
+    "shape.npz",
+    "dtype.npz",
+    "float.npz",
+]
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
+    return _bad_files(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.mark.parametrize("name", BAD_FILE_NAMES)
+def test_a_bad_file_raises_one_clear_error(
+    bad_files: dict[str, tuple[Path, str]], name: str
+) -> None:
+    path, phrase = bad_files[name]
+    with pytest.raises(CheckpointError) as info:
+        load(path, like=_small_state())
+    message = str(info.value)
+    assert str(path) in message and phrase in message, message
+    assert info.value.path == str(path)
+
+
+def test_a_missing_file_raises_the_same_error(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        load(tmp_path / "nowhere.npz", like=_small_state())
+
+
+def test_load_never_unpickles(
+    bad_files: dict[str, tuple[Path, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("load() must never unpickle")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    for name in ("pickle.npz", "objects.npz"):
+        with pytest.raises(CheckpointError):
+            load(bad_files[name][0])
+
+
+@pytest.fixture(scope="module")
+def good_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("good") / "good.npz"
+    save(path, _small_state())
+    return path.read_bytes()
+
+
+def _load_or_checkpoint_error(path: Path) -> None:
+    for like in (_small_state(), None):
+        try:
+            if like is None:
+                load(path)
+            else:
+                load(path, like=like)
+        except CheckpointError:
+            pass
+
+
+@settings(max_examples=30)
+@given(content=st.binary(max_size=600) | st.binary(max_size=64).map(lambda b: b"PK\x03\x04" + b))
+def test_fuzz_random_bytes_only_raise_checkpoint_error(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "f.npz"
+    path.write_bytes(content)
+    _load_or_checkpoint_error(path)
+
+
+@settings(max_examples=60)
+@given(data=st.data())
+def test_fuzz_mutated_checkpoints_only_raise_checkpoint_error(
+    tmp_path_factory: pytest.TempPathFactory, good_bytes: bytes, data: st.DataObject
+) -> None:
+    content = bytearray(good_bytes)
+    n = len(content)
+    for _ in range(data.draw(st.integers(1, 4))):
+        how = data.draw(st.sampled_from(["set", "truncate", "delete", "insert"]))
+        at = data.draw(st.integers(0, max(len(content) - 1, 0)))
+        if how == "set" and content:
+            content[at] = data.draw(st.integers(0, 255))
+        elif how == "truncate":
+            del content[at:]
+        elif how == "delete":
+            del content[at : at + data.draw(st.integers(1, 16))]
+        else:
+            content[at:at] = data.draw(st.binary(min_size=1, max_size=16))
+    assert n == len(good_bytes)
+    path = tmp_path_factory.mktemp("mut") / "m.npz"
+    path.write_bytes(bytes(content))
+    _load_or_checkpoint_error(path)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _replace_somewhere(node: dict[str, object] | list[object], data: st.DataObject) -> None:
+    # Walk down a random path and replace one value there with random JSON.
+    if not node:
+        return
+    if isinstance(node, dict):
+        key = data.draw(st.sampled_from(sorted(node)))
+        child = node[key]
+    else:
+        index = data.draw(st.integers(0, len(node) - 1))
+        child = node[index]
+    if isinstance(child, dict | list) and child and data.draw(st.booleans()):
+        _replace_somewhere(child, data)
+    elif isinstance(node, dict):
+        node[key] = data.draw(json_values)
+    else:
+        node[index] = data.draw(json_values)
+
+
+@settings(max_examples=60)
+@given(data=st.data())
+def test_fuzz_mutated_structures_only_raise_checkpoint_error(
+    tmp_path_factory: pytest.TempPathFactory, good_bytes: bytes, data: st.DataObject
+) -> None:
+    # Mutate the JSON structure itself (below the zip checksums) and re-pack it validly.
+    with np.load(io.BytesIO(good_bytes), allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    header = json.loads(arrays.pop("__fmlp__").tobytes().decode("utf-8"))
+    _replace_somewhere(header, data)
+    if data.draw(st.booleans()):
+        arrays.pop(data.draw(st.sampled_from(sorted(arrays))))
+    path = tmp_path_factory.mktemp("struct") / "s.npz"
+    _write_npz(path, header, **arrays)
+    _load_or_checkpoint_error(path)
