@@ -649,6 +649,19 @@ def checkpoints(
     every = check_positive_int("every", every)
     if monitor not in ("val_loss", "loss"):
         raise ValueError(f"monitor must be 'val_loss' or 'loss', got {monitor!r}")
+    if not callable(record):
+        raise TypeError(f"record must be a callable state -> record to save, got {record!r}")
+    return _checkpoints(states, path, every, best_path, monitor, record)
+
+
+def _checkpoints(
+    states: Iterable[TrainState[S]],
+    path: StrPath | None,
+    every: int,
+    best_path: StrPath | None,
+    monitor: Monitor,
+    record: Callable[[TrainState[S]], object],
+) -> Iterator[TrainState[S]]:
     best = math.inf
     for state in states:
         if path is not None and state.epoch % every == 0:

@@ -7,7 +7,12 @@ import json
 import math
 import os
 import pickle
+import signal
 import struct
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -17,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fmlp
-from fmlp.checkpoint import Checkpoint, CheckpointError, load, save
+from fmlp.checkpoint import Checkpoint, CheckpointError, checkpoints, load, save
 from fmlp.testing import adam_states, grads_like, models, momentum_states
 
 
@@ -378,3 +383,221 @@ def test_fuzz_mutated_structures_only_raise_checkpoint_error(
     path = tmp_path_factory.mktemp("struct") / "s.npz"
     _write_npz(path, header, **arrays)
     _load_or_checkpoint_error(path)
+
+
+# --- atomic writes: SIGKILL in the middle of saving -------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+SAVER = """
+import os, stat, sys, time
+import attrs, numpy as np
+import fmlp
+from fmlp.checkpoint import save
+
+path, hook = sys.argv[1], sys.argv[2]
+params = fmlp.init(fmlp.MLP((64, 256, 64)), seed=0)
+state = fmlp.init_state(params, fmlp.Momentum(0.9))
+done = 0
+
+def pause(where):
+    # Fault injection: announce that save() is at `where`, then wait to be killed.
+    print(where, flush=True)
+    time.sleep(30)
+
+if hook == "write":
+    import numpy.lib.format as npy_format
+    write_array = npy_format.write_array
+    def slow_write(fid, array, **kw):
+        write_array(fid, array, **kw)
+        if done >= 2 and array.size > 1000:
+            pause("mid-write")
+    npy_format.write_array = slow_write
+elif hook == "fsync":
+    fsync = os.fsync
+    def slow_fsync(fd):
+        fsync(fd)
+        if done >= 2 and stat.S_ISREG(os.fstat(fd).st_mode):
+            pause("mid-fsync")
+    os.fsync = slow_fsync
+
+while True:
+    save(path, attrs.evolve(state, step=done))
+    done += 1
+    print(done - 1, flush=True)
+"""
+
+
+def _template() -> fmlp.TrainState[fmlp.MomentumState]:
+    params = fmlp.init(fmlp.MLP((64, 256, 64)), seed=0)
+    return fmlp.init_state(params, fmlp.Momentum(0.9))
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+@pytest.mark.parametrize(
+    ("hook", "delay"), [("write", 0.0), ("fsync", 0.0), ("none", 0.01), ("none", 0.07)]
+)
+def test_sigkill_during_save_leaves_a_loadable_checkpoint(
+    tmp_path: Path, hook: str, delay: float
+) -> None:
+    path = tmp_path / "state.npz"
+    child = subprocess.Popen(
+        [sys.executable, "-c", SAVER, str(path), hook],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    assert child.stdout is not None
+    try:
+        printed = [child.stdout.readline().strip()]  # the first save is complete
+        if hook == "none":
+            time.sleep(delay)  # somewhere in the stream of saves
+        else:
+            while printed[-1] not in ("mid-write", "mid-fsync", ""):
+                printed.append(child.stdout.readline().strip())
+    finally:
+        child.send_signal(signal.SIGKILL)
+        rest, err = child.communicate(timeout=5)
+    assert child.returncode == -signal.SIGKILL, err
+    printed += rest.split()
+    steps = [int(p) for p in printed if p.isdigit()]
+    assert steps, err
+    template = _template()
+    loaded = load(path, like=template)
+    if hook == "none":
+        # The last announced save, or the one after it if it finished before the kill.
+        assert loaded.step in (steps[-1], steps[-1] + 1)
+    else:
+        # Killed inside the save of step 2: the file still holds step 1, and the half-made
+        # new file is a temporary that load() never looks at.
+        assert printed[-1] == f"mid-{hook}" and loaded.step == steps[-1] == 1
+        assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"]
+    assert_identical(loaded, attrs.evolve(template, step=loaded.step))
+
+
+# --- exact resume in a new process ------------------------------------------------------------
+
+RESUMER = """
+import itertools, sys
+import numpy as np
+import fmlp
+from fmlp.checkpoint import Checkpoint, load, save
+
+checkpoint, data, out, more = sys.argv[1:5]
+run = load(checkpoint)
+assert isinstance(run, Checkpoint)
+with np.load(data, allow_pickle=False) as f:
+    x, y = f["x"], f["y"]
+prepared = fmlp.prepare(
+    x, y, n_inputs=run.mlp.n_inputs, n_outputs=run.mlp.n_outputs, loss=run.loss,
+    dtype=run.state.params.dtype,
+)
+*_, last = itertools.islice(run.resume(prepared), int(more))
+save(out, last)
+"""
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_resume_in_a_new_process_is_bit_identical(tmp_path: Path, dtype: type) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 4))
+    y = rng.integers(0, 3, 50)
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    mlp = fmlp.MLP((4, 8, 3), hidden=fmlp.tanh)
+    params = fmlp.init(mlp, seed=1, dtype=dtype)
+    run = Checkpoint(
+        state=fmlp.init_state(params, fmlp.Adam()),
+        mlp=mlp,
+        loss=fmlp.SoftmaxCrossEntropy(),
+        optimizer=fmlp.Adam(weight_decay=1e-3),
+        schedule=fmlp.Warmup(fmlp.ExponentialDecay(0.05, 0.9, 10), steps=5),
+        max_norm=1.0,
+        seed=3,
+        batch_size=8,
+    )
+    n, k = 7, 3
+
+    def states(epochs: int) -> Iterator[fmlp.TrainState[fmlp.AdamState]]:
+        return fmlp.train(
+            mlp,
+            params,
+            x,
+            y,
+            loss=run.loss,
+            optimizer=run.optimizer,
+            schedule=run.schedule,
+            epochs=epochs,
+            batch_size=run.batch_size,
+            seed=run.seed,
+            max_norm=run.max_norm,
+        )
+
+    *_, straight = states(n)
+    saved = list(
+        checkpoints(states(k), tmp_path / "run.npz", record=lambda s: attrs.evolve(run, state=s))
+    )
+    assert saved[-1].epoch == k
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RESUMER,
+            *(str(tmp_path / f) for f in ("run.npz", "data.npz", "out.npz")),
+            str(n - k),
+        ],
+        check=True,
+        env=_env(),
+        timeout=60,
+    )
+    resumed = load(tmp_path / "out.npz", like=straight)
+    assert resumed.epoch == n
+    assert_identical(resumed, straight)
+
+
+# --- the checkpoints combinator ---------------------------------------------------------------
+
+
+@settings(max_examples=20)
+@given(
+    val_losses=st.lists(st.floats(0.0, 10.0) | st.just(math.nan), min_size=1, max_size=8),
+    every=st.integers(1, 3),
+)
+def test_checkpoints_saves_every_kth_and_the_best(
+    tmp_path_factory: pytest.TempPathFactory, val_losses: list[float], every: int
+) -> None:
+    folder = tmp_path_factory.mktemp("combinator")
+    params = fmlp.init(fmlp.MLP((2, 1)), seed=0)
+    states = [
+        fmlp.TrainState(params, fmlp.SGDState(), epoch=e + 1, val_loss=v)
+        for e, v in enumerate(val_losses)
+    ]
+    last, best = folder / "last.npz", folder / "best.npz"
+    passed = list(checkpoints(iter(states), last, every=every, best_path=best))
+    assert passed == states  # states pass through unchanged
+    kth = [s for s in states if s.epoch % every == 0]
+    assert last.exists() == bool(kth)
+    if kth:
+        assert load(last, like=states[0]) == kth[-1]
+    finite = [s for s in states if not math.isnan(s.val_loss)]
+    assert best.exists() == bool(finite)
+    if finite:
+        # The first state with the smallest validation loss.
+        assert load(best, like=states[0]) == min(finite, key=lambda s: s.val_loss)
+
+
+def test_checkpoints_saves_before_passing_a_state_on(tmp_path: Path) -> None:
+    params = fmlp.init(fmlp.MLP((2, 1)), seed=0)
+    states = (fmlp.TrainState(params, None, epoch=e) for e in range(1, 100))
+    first = next(checkpoints(states, tmp_path / "c.npz"))
+    assert load(tmp_path / "c.npz", like=first) == first
+
+
+def test_checkpoints_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="every must be a positive integer, got 0"):
+        checkpoints(iter([]), "x.npz", every=0)
+    with pytest.raises(ValueError, match="monitor must be 'val_loss' or 'loss', got 'acc'"):
+        checkpoints(iter([]), "x.npz", monitor="acc")  # type: ignore[arg-type]
