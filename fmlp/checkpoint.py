@@ -138,6 +138,14 @@ class Checkpoint(Generic[S]):
         Given the same (prepared) ``data``, the states it yields are bit-identical
         to those the uninterrupted run yielded after ``self.state``.
         """
+        self.mlp.check_params(self.state.params, "state.params")
+        if not isinstance(data, Dataset):
+            raise TypeError(f"data must be a Dataset (see fmlp.prepare), got {type(data).__name__}")
+        if data.x.shape[1] != self.mlp.n_inputs or data.x.dtype != self.state.params.dtype:
+            raise ValueError(
+                f"data must have {self.mlp.n_inputs} columns of {self.state.params.dtype} to fit "
+                f"the run, got x of shape {data.x.shape} and dtype {data.x.dtype}"
+            )
         return epochs(
             self.make_step(),
             self.state,
@@ -398,12 +406,16 @@ def _builtin_classes() -> dict[str, type]:
     return {_qualname(cls): cls for cls in classes}
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def _describe(obj: object) -> str:
     if isinstance(obj, np.ndarray):
         return f"an array of shape {obj.shape} and dtype {obj.dtype}"
     if obj is None:
         return "None"
-    return f"a {type(obj).__name__}"
+    return _a(type(obj).__name__)
 
 
 _SCALAR_TYPES: dict[str, type] = {"bool": bool, "int": int, "float": float, "str": str}
@@ -441,7 +453,7 @@ class _Decoder:
         if kind in ("scalar", "array"):
             want = np.generic if kind == "scalar" else np.ndarray
             if templated and not isinstance(like, want):
-                raise _Bad(f"{where} holds {kind} data, but the template has {_describe(like)}")
+                raise _Bad(f"{where} holds {_a(kind)}, but the template has {_describe(like)}")
             arr = self.array(node.get("array"), like, where)
             if kind == "scalar":
                 if arr.ndim != 0:
@@ -533,7 +545,9 @@ class _Decoder:
             cls = self.builtins[name]
         else:
             if not attrs.has(type(like)) or _qualname(type(like)) != name:
-                raise _Bad(f"{where} holds a {name} record, but the template has {_describe(like)}")
+                raise _Bad(
+                    f"{where} holds {_a(name)} record, but the template has {_describe(like)}"
+                )
             cls = type(like)
         expected = [a for a in attrs.fields(cls) if a.init]
         if sorted(fields) != sorted(a.name for a in expected):

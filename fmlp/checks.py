@@ -55,8 +55,11 @@ def check_float(
     ...
     ValueError: momentum must be a finite number in [0.0, 1.0), got 1.0
     """
-    lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-    need = f"a finite number in {lo}{low}, {high}{hi}"
+    if math.isinf(high):
+        need = f"a finite number {'>' if low_open else '≥'} {low}"
+    else:
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        need = f"a finite number in {lo}{low}, {high}{hi}"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be {need}, got {type(value).__name__} {value!r}")
     v = float(value)

@@ -232,7 +232,7 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
     save(tmp / "float.npz", attrs.evolve(state, step=1.5))  # type: ignore[arg-type]
     files["float.npz"] = (
         tmp / "float.npz",
-        "TrainState.step holds a float, but the template has a int",
+        "TrainState.step holds a float, but the template has an int",
     )
     return files
 
@@ -601,3 +601,20 @@ def test_checkpoints_checks_its_arguments() -> None:
         checkpoints(iter([]), "x.npz", every=0)
     with pytest.raises(ValueError, match="monitor must be 'val_loss' or 'loss', got 'acc'"):
         checkpoints(iter([]), "x.npz", monitor="acc")  # type: ignore[arg-type]
+
+
+def test_resume_refuses_data_that_does_not_fit_the_run() -> None:
+    mlp = fmlp.MLP((3, 2))
+    params = fmlp.init(mlp, seed=0, dtype=np.float32)
+    run = Checkpoint(
+        state=fmlp.init_state(params, fmlp.SGD()),
+        mlp=mlp,
+        loss=fmlp.SquaredError(),
+        optimizer=fmlp.SGD(),
+        schedule=fmlp.Constant(0.1),
+    )
+    wide = fmlp.prepare(np.ones((4, 5)), np.zeros((4, 2)), n_inputs=5, n_outputs=2, loss=run.loss)
+    with pytest.raises(ValueError, match=r"data must have 3 columns of float32 .* got x of shape"):
+        run.resume(wide)
+    with pytest.raises(TypeError, match="data must be a Dataset"):
+        run.resume((np.ones((4, 3)), np.zeros((4, 2))))  # type: ignore[arg-type]
