@@ -118,6 +118,10 @@ class Checkpoint(Generic[S]):
     seed: int = 0
     batch_size: int | None = None
 
+    def with_state(self, state: TrainState[S]) -> Checkpoint[S]:
+        """This run at ``state`` (``attrs.evolve(self, state=state)``): the ``record`` to save."""
+        return attrs.evolve(self, state=state)
+
     def make_step(self) -> Step[S]:
         """The run's training step: ``make_step`` with this record's fields."""
         return make_step(
@@ -645,7 +649,7 @@ def checkpoints(
       the state is saved there, so it always holds the best state so far.
 
     ``record(state)`` is what gets saved: the state itself by default, or e.g.
-    ``lambda s: attrs.evolve(run, state=s)`` for a ``Checkpoint`` ``run``. A state
+    ``run.with_state`` for a ``Checkpoint`` ``run``. A state
     is saved before it is passed on, so a consumer that stops early still finds it.
 
     >>> import os, tempfile

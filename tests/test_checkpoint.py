@@ -537,9 +537,7 @@ def test_resume_in_a_new_process_is_bit_identical(tmp_path: Path, dtype: type) -
         )
 
     *_, straight = states(n)
-    saved = list(
-        checkpoints(states(k), tmp_path / "run.npz", record=lambda s: attrs.evolve(run, state=s))
-    )
+    saved = list(checkpoints(states(k), tmp_path / "run.npz", record=run.with_state))
     assert saved[-1].epoch == k
     subprocess.run(
         [
