@@ -21,10 +21,16 @@ from fmlp.testing import (
     LawName,
     LawViolation,
     Quadratic,
+    adam_states,
+    batches,
     cases,
     check_law,
     check_optimizer,
     classification_batches,
+    grads_like,
+    learning_rates,
+    models,
+    momenta,
     optimizer_states,
     optimizers,
     reachable_states,
@@ -375,3 +381,45 @@ class _Holds(fmlp.Optimizer[OwnState]):
         self, params: fmlp.Params, state: OwnState, grads: fmlp.Grads, lr: float
     ) -> tuple[fmlp.Params, OwnState]:
         return params, state
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_models_grads_and_batches_are_finite_bounded_and_fit(data: st.DataObject) -> None:
+    mlp, w = data.draw(models(max_depth=2, max_width=4))
+    assert 1 <= len(mlp.layer_shapes) <= 2 and max(mlp.sizes) <= 4
+    assert w.shapes == mlp.layer_shapes
+    assert w.dtype in (np.float32, np.float64)
+    g = data.draw(grads_like(w, bound=0.5))
+    assert g.shapes == w.shapes and g.dtype == w.dtype
+    for tree, bound in ((w, 2.0), (g, 0.5)):
+        for a in tree.arrays():
+            assert np.all(np.isfinite(a)) and np.all(np.abs(a) <= bound)
+    batch = data.draw(batches(mlp, dtype=w.dtype, max_rows=5))
+    assert 1 <= len(batch) <= 5
+    assert batch.x.shape == (len(batch), mlp.n_inputs) and batch.x.dtype == w.dtype
+    assert batch.y.shape == (len(batch), mlp.n_outputs) and batch.y.dtype == w.dtype
+
+
+@settings(max_examples=20)
+@given(learning_rates(0.5), momenta())
+def test_learning_rates_and_momenta_are_in_their_valid_ranges(lr: float, momentum: float) -> None:
+    assert 0.0 <= lr <= 0.5
+    assert 0.0 <= momentum <= 0.99
+    fmlp.momentum_step(*_sgd_inputs(), lr=lr, momentum=momentum)  # accepted by the checks
+
+
+def _sgd_inputs() -> tuple[fmlp.Params, fmlp.MomentumState, fmlp.Grads]:
+    case = _one_case(0.0)
+    return case.params, fmlp.Momentum().init(case.params), case.grads
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_adam_states_are_valid(data: st.DataObject) -> None:
+    w = data.draw(params(fmlp.MLP((3, 2))))
+    state = data.draw(adam_states(w))
+    assert state.mu.shapes == state.nu.shapes == w.shapes
+    assert state.nu.dtype == w.dtype
+    assert all(np.all(a >= 0) for a in state.nu.arrays())
+    assert 0 <= state.count <= 100

@@ -184,7 +184,11 @@ def cases(
 
     ``states(params)`` draws the state (default ``optimizer_states(optimizer, params)``:
     states reachable from ``init`` and, for built-ins, arbitrary valid ones).
-    Use with ``check_law`` to compose the laws into your own hypothesis tests.
+    Use with ``check_law`` to compose the laws into your own hypothesis tests::
+
+        @given(cases(MyOptimizer()))
+        def test_my_optimizer_keeps_its_structure(case):
+            check_law("structure", MyOptimizer(), case)
     """
     parts = draw(_parts(max_depth, max_width))
     # The state comes last: drawing it may run the optimizer, and a failure there should

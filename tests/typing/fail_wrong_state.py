@@ -1,5 +1,6 @@
 """An Adam state is not a momentum state, in the plain step or through the protocol."""
 
+import attrs
 import numpy as np
 
 import fmlp
@@ -19,3 +20,6 @@ fmlp.Nesterov().lookahead(params, adam_state, 0.1)
 optimizer: fmlp.Optimizer[fmlp.AdamState] = fmlp.Momentum()
 # E: Argument 1 to "TrainState" has incompatible type "AdamState"; expected "Params"
 fmlp.TrainState(adam_state, params)
+momentum_run = fmlp.init_state(params, fmlp.Momentum())
+# E: Argument "opt_state" to "evolve" of "TrainState[MomentumState]" has incompatible type "AdamState"; expected "MomentumState"
+attrs.evolve(momentum_run, opt_state=adam_state)
