@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -345,16 +344,6 @@ def test_the_readme_section_runs_as_written() -> None:
         for test in tests:
             run: Callable[[], None] = test
             run()
-
-
-def test_the_checkpoint_law_says_when_fmlp_checkpoint_is_missing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setitem(sys.modules, "fmlp.checkpoint", None)  # makes the import fail
-    with pytest.raises(LawViolation, match=r"fmlp\.checkpoint is not available") as caught:
-        check_law("checkpoint", fmlp.SGD(), _one_case(0.1))
-    assert caught.value.law == "checkpoint"
-    assert "skip={'checkpoint'}" in str(caught.value)
 
 
 @attrs.frozen
