@@ -92,6 +92,10 @@ def architectures(
 
     ``hidden`` and ``output`` draw the activations (every built-in activation and
     ``identity`` by default); ``bias`` is drawn too.
+
+    >>> from hypothesis import find
+    >>> find(architectures(max_depth=2), lambda mlp: len(mlp.sizes) == 3).sizes  # the smallest
+    (1, 1, 1)
     """
     depth = draw(st.integers(1, max_depth))
     sizes = tuple(draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1)))
@@ -193,6 +197,11 @@ def classification_batches(
     """A batch of classification data for ``mlp``: ``x`` and int64 labels in ``[0, n_outputs)``.
 
     The labels suit ``SoftmaxCrossEntropy`` (one class per output).
+
+    >>> from hypothesis import find
+    >>> float64 = np.dtype(np.float64)
+    >>> find(classification_batches(MLP((2, 3)), dtype=float64), lambda b: len(b) == 2).y
+    array([0, 0])
     """
     n = draw(st.integers(1, max_rows))
     x = draw(arrays((n, mlp.n_inputs), dtype, bound=bound))
@@ -239,6 +248,12 @@ def reachable_states(
     Each step applies a random gradient (entries in ``[−bound, bound]``) with a
     random learning rate in ``[0, 1]``, starting from ``tree``. Works for any
     optimizer, including yours; shrinks towards ``optimizer.init(tree)``.
+
+    >>> from hypothesis import find
+    >>> w = Params((Layer(np.zeros((1, 1)), np.zeros(1)),))
+    >>> moved = lambda s: s.velocity.layers[0].bias[0] != 0
+    >>> find(reachable_states(Momentum(0.5), w), moved).velocity.layers[0].bias  # 0.5·0 + 0.5·1
+    array([0.5])
     """
     state = optimizer.init(tree)
     point = tree
@@ -256,6 +271,11 @@ def optimizer_states(
     Always includes ``reachable_states(optimizer, tree)``; for fmlp's built-in
     optimizers also arbitrary valid states (``momentum_states``, ``adam_states``,
     ``SGDState()``), which reach corners a few steps do not.
+
+    >>> from hypothesis import find
+    >>> w = Params((Layer(np.zeros((1, 1)), np.zeros(1)),))
+    >>> find(optimizer_states(Adam(), w), lambda s: s.count > 0).count
+    1
     """
     reachable = reachable_states(optimizer, tree, max_steps=max_steps, bound=bound)
     # isinstance cannot bind S, so the built-in state strategies are cast to it.
