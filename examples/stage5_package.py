@@ -22,7 +22,7 @@ import fmlp
 NAME = "5 package: make_step + fold"
 
 
-def run(steps: int = 500, optimizer: fmlp.Nesterov | fmlp.Momentum | None = None) -> StageResult:
+def run(steps: int = 500, optimizer: fmlp.Momentum | None = None) -> StageResult:
     """Stage 4 in a handful of lines: ``fold(make_step(...), init_state(...), batches)``."""
     data = tutorial_data()
     # --- the whole training run --------------------------------------------------------

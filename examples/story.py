@@ -158,39 +158,55 @@ def geometric_mean(values: Sequence[float]) -> float:
 
 
 def running_level(values: Sequence[float]) -> list[float]:
-    """``geometric_mean`` over a centred window of ``WINDOW`` steps around every ``t``."""
-    half = WINDOW // 2
-    return [geometric_mean(values[max(0, t - half) : t + half + 1]) for t in range(len(values))]
+    """``geometric_mean`` over a centred window of up to ``WINDOW`` steps around every ``t``.
+
+    The window shrinks symmetrically near both ends, so the curve starts at ``values[0]``.
+    """
+    n = len(values)
+    half = [min(WINDOW // 2, t, n - 1 - t) for t in range(n)]
+    return [geometric_mean(values[t - h : t + h + 1]) for t, h in enumerate(half)]
 
 
 def plot(results: Sequence[StageResult], path: Path, title: str) -> Path:
     """Loss curves on a log scale; a cross marks the last finite loss of a diverged run."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=80)
+    fig, ax = plt.subplots(figsize=(7.2, 3.8), dpi=80)
+    longest = max(len(r.losses) for r in results)
+    # With converging runs on the same axes, cut a diverging curve off above their start.
+    converging = [max(r.losses) for r in results if not r.diverged]
+    top = 100 * max(converging) if converging else math.inf
     for result, style in zip(results, itertools.cycle(["-", "--", "-.", ":"]), strict=False):
+        if result.diverged:
+            # A few steps that grow by orders of magnitude: draw them as they are.
+            (line,) = ax.plot(result.losses, style, linewidth=1.6, label=result.name)
+            t, last = len(result.losses) - 1, min(result.losses[-1], top)
+            ax.plot([t], [last], "x", color=line.get_color(), markersize=9)
+            ax.annotate(
+                f"step {t}: loss {result.losses[-1]:.2g}; overflow at step {result.diverged_at}",
+                (t, last),
+                textcoords="offset points",
+                # Text on whichever side of the cross has room.
+                xytext=(-10, -4) if t > longest / 2 else (10, -4),
+                horizontalalignment="right" if t > longest / 2 else "left",
+                fontsize=8,
+            )
+            continue
         # Clipped steps flip sign from one step to the next, so the raw curve is a band;
         # a bold running geometric mean shows the trend, the faint raw curve every step.
         (line,) = ax.plot(result.losses, linewidth=0.6, alpha=0.35)
         level = running_level(result.losses)
         ax.plot(level, style, color=line.get_color(), linewidth=1.6, label=result.name)
-        if result.diverged:
-            t = len(result.losses) - 1
-            ax.plot([t], [result.losses[-1]], "x", color=line.get_color(), markersize=9)
-            ax.annotate(
-                f"diverged at step {result.diverged_at}",
-                (t, result.losses[-1]),
-                textcoords="offset points",
-                xytext=(8, -4),
-                fontsize=8,
-            )
     ax.axhline(THRESHOLD, color="grey", linewidth=0.6, linestyle=":")
     ax.set_yscale("log")
+    if math.isfinite(top):
+        ax.set_ylim(min(min(r.losses) for r in results) / 10, top)
     ax.set_xlabel("step t")
     ax.set_ylabel("training loss L(w_t) = Σ (ŷ − y)²")
-    ax.set_title(
-        f"{title}\n(bold: geometric mean over {WINDOW} steps; faint: every step)", fontsize=9
-    )
-    ax.legend(fontsize=8)
+    if converging:
+        title += f"\n(bold: geometric mean over {WINDOW} steps; faint: every step)"
+    ax.set_title(title, fontsize=9)
+    # Converging curves leave the upper right empty; a diverging one the upper left.
+    ax.legend(fontsize=7.5, loc="upper right" if converging else "upper left")
     ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
