@@ -425,6 +425,26 @@ def _describe(obj: object) -> str:
 _SCALAR_TYPES: dict[str, type] = {"bool": bool, "int": int, "float": float, "str": str}
 
 
+def _family(value: object) -> str:
+    # Python and numpy scalars of one kind are interchangeable against a template, so a
+    # state whose counter became np.int64 after a step still loads with the initial state.
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, np.integer)):
+        return "int"
+    if isinstance(value, (float, np.floating)):
+        return "float"
+    return type(value).__name__
+
+
+def _check_family(value: object, like: object, where: str) -> None:
+    # A template None (an optional field) accepts any scalar; None in the file fits any field.
+    if like is _NO_TEMPLATE or like is None or value is None:
+        return
+    if _family(value) != _family(like):
+        raise _Bad(f"{where} holds {_describe(value)}, but the template has {_describe(like)}")
+
+
 class _Decoder:
     """Rebuilds a tree from the JSON structure and the arrays, checking it against a template."""
 
@@ -454,16 +474,19 @@ class _Decoder:
         templated = like is not _NO_TEMPLATE
         if kind in ("none", *_SCALAR_TYPES):
             return self._scalar(kind, node, like, where)
-        if kind in ("scalar", "array"):
-            want = np.generic if kind == "scalar" else np.ndarray
-            if templated and not isinstance(like, want):
-                raise _Bad(f"{where} holds {_a(kind)}, but the template has {_describe(like)}")
-            arr = self.array(node.get("array"), like, where)
-            if kind == "scalar":
-                if arr.ndim != 0:
-                    raise _Bad(f"{where} should be a scalar but holds shape {arr.shape}")
-                return arr[()]
-            return arr
+        if kind == "array":
+            if templated and not isinstance(like, np.ndarray):
+                raise _Bad(f"{where} holds an array, but the template has {_describe(like)}")
+            return self.array(node.get("array"), like, where)
+        if kind == "scalar":
+            arr = self.array(
+                node.get("array"), like if isinstance(like, np.generic) else None, where
+            )
+            if arr.ndim != 0:
+                raise _Bad(f"{where} should be a scalar but holds shape {arr.shape}")
+            value: object = arr[()]
+            _check_family(value, like, where)
+            return value
         if kind in ("Params", "Grads"):
             return self._tree(kind, node, like, where)
         if kind == "tuple":
@@ -500,10 +523,7 @@ class _Decoder:
             value = node.get("value")
             if type(value) is not _SCALAR_TYPES[kind]:
                 raise _Bad(f"the structure is malformed at {where}")
-        if like is _NO_TEMPLATE or like is None or value is None:
-            return value
-        if type(like) is not type(value):
-            raise _Bad(f"{where} holds {_describe(value)}, but the template has {_describe(like)}")
+        _check_family(value, like, where)
         return value
 
     def _tree(self, kind: str, node: dict[str, object], like: object, where: str) -> Params | Grads:

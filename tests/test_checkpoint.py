@@ -616,3 +616,19 @@ def test_resume_refuses_data_that_does_not_fit_the_run() -> None:
         run.resume(wide)
     with pytest.raises(TypeError, match="data must be a Dataset"):
         run.resume((np.ones((4, 3)), np.zeros((4, 2))))  # type: ignore[arg-type]
+
+
+def test_python_and_numpy_scalars_of_one_kind_fit_either_template(tmp_path: Path) -> None:
+    # A user's state may hold np.float64/np.int64 after a step and Python numbers at init.
+    params = fmlp.init(fmlp.MLP((2, 1)), seed=0)
+    stepped = RMSpropState(fmlp.Grads(params.layers), np.float64(0.5), np.int64(3), "r", True)  # type: ignore[arg-type]
+    initial = RMSpropState(fmlp.Grads(params.layers), 0.9, 0, "r", False)
+    save(tmp_path / "s.npz", stepped)
+    assert_identical(load(tmp_path / "s.npz", like=initial), stepped)
+    save(tmp_path / "s.npz", initial)
+    assert_identical(load(tmp_path / "s.npz", like=stepped), initial)
+    wrong = RMSpropState(fmlp.Grads(params.layers), 0.9, 0.0, "r", False)  # type: ignore[arg-type]
+    with pytest.raises(
+        CheckpointError, match=r"RMSpropState\.count holds an int, but the template has a float"
+    ):
+        load(tmp_path / "s.npz", like=wrong)
