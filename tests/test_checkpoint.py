@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -697,3 +698,26 @@ def test_python_and_numpy_scalars_of_one_kind_fit_either_template(tmp_path: Path
         CheckpointError, match=r"RMSpropState\.count holds an int, but the template has a float"
     ):
         load(tmp_path / "s.npz", like=wrong)
+
+
+@settings(max_examples=60)
+@given(data=st.data())
+def test_fuzz_mutated_array_headers_only_raise_checkpoint_error(
+    tmp_path_factory: pytest.TempPathFactory, good_bytes: bytes, data: st.DataObject
+) -> None:
+    # Mutate one .npy member's header or data and re-pack with valid zip checksums.
+    with zipfile.ZipFile(io.BytesIO(good_bytes)) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    name = data.draw(st.sampled_from(sorted(members)))
+    raw = bytearray(members[name])
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, min(len(raw), 128) - 1))
+        raw[at] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        del raw[data.draw(st.integers(0, len(raw))) :]
+    members[name] = bytes(raw)
+    path = tmp_path_factory.mktemp("npy") / "n.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+    _load_or_checkpoint_error(path)
