@@ -19,6 +19,7 @@ from fmlp.activations import (
     softplus,
     tanh,
 )
+from fmlp.checkpoint import Checkpoint, CheckpointError, checkpoints, load, save
 from fmlp.data import Batch, Dataset, batches, epoch_order, prepare, split
 from fmlp.loop import (
     DivergedError,
@@ -86,6 +87,8 @@ __all__ = [
     "Array",
     "Batch",
     "BinaryCrossEntropy",
+    "Checkpoint",
+    "CheckpointError",
     "Constant",
     "CosineDecay",
     "Dataset",
@@ -125,6 +128,7 @@ __all__ = [
     "adam_step",
     "add_weight_decay",
     "batches",
+    "checkpoints",
     "clip",
     "clip_by_norm",
     "early_stopping",
@@ -139,12 +143,14 @@ __all__ = [
     "init",
     "init_state",
     "leaky_relu",
+    "load",
     "make_step",
     "momentum_step",
     "nesterov_lookahead",
     "nesterov_step",
     "prepare",
     "relu",
+    "save",
     "sgd_step",
     "sigmoid",
     "softplus",

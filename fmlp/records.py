@@ -67,18 +67,28 @@ def _owned_readonly(a: npt.NDArray[np.generic]) -> bool:
     return a.flags.owndata and not a.flags.writeable
 
 
-def readonly_float_array(value: object) -> Array:
+def readonly_float_array(value: object, name: str = "array") -> Array:
     """Converter for array fields: keep a frozen float array as is, else copy and freeze.
 
-    Only float32 and float64 are accepted; the message names what was given.
+    Only float32 and float64 are accepted; the message names the field and what was given.
     """
     if isinstance(value, np.ndarray) and value.dtype in FLOAT_DTYPES and _owned_readonly(value):
         return value
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"expected a numpy array of float32 or float64, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a numpy array of float32 or float64, got {type(value).__name__}"
+        )
     if value.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"expected a float32 or float64 array, got dtype {value.dtype}")
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {value.dtype}")
     return freeze(np.array(value, copy=True))
+
+
+def _weights(value: object) -> Array:
+    return readonly_float_array(value, "weights")
+
+
+def _bias(value: object) -> Array:
+    return readonly_float_array(value, "bias")
 
 
 def readonly_array(value: object) -> npt.NDArray[np.generic]:
@@ -113,8 +123,8 @@ class Layer:
     ValueError: Layer: bias must have shape (2,) to match weights of shape (3, 2), got (3,)
     """
 
-    weights: Array = attrs.field(converter=readonly_float_array, eq=ARRAY_EQ)
-    bias: Array = attrs.field(converter=readonly_float_array, eq=ARRAY_EQ)
+    weights: Array = attrs.field(converter=_weights, eq=ARRAY_EQ)
+    bias: Array = attrs.field(converter=_bias, eq=ARRAY_EQ)
 
     def __attrs_post_init__(self) -> None:
         w, b = self.weights, self.bias
