@@ -105,6 +105,21 @@ class Checkpoint(Generic[S]):
     read back with ``load(path)`` (no template needed when every part is one of
     fmlp's own classes), ``resume(data)`` continues exactly where the run stopped.
     ``schedule`` must be a record (every built-in schedule is), not a function.
+
+    >>> import itertools, os, tempfile
+    >>> import numpy as np
+    >>> import fmlp
+    >>> mlp, opt = fmlp.MLP((2, 1)), fmlp.Momentum(0.5)
+    >>> run = Checkpoint(state=fmlp.init_state(fmlp.init(mlp, seed=0), opt), mlp=mlp,
+    ...                  loss=fmlp.SquaredError(), optimizer=opt, schedule=fmlp.Constant(0.1))
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
+    >>> save(path, run)
+    >>> restored = load(path)
+    >>> restored == run, restored.optimizer
+    (True, Momentum(momentum=0.5))
+    >>> data = fmlp.prepare(np.ones((4, 2)), np.ones(4), n_inputs=2, n_outputs=1, loss=run.loss)
+    >>> [s.epoch for s in itertools.islice(restored.resume(data), 3)]
+    [1, 2, 3]
     """
 
     state: TrainState[S]
@@ -299,12 +314,12 @@ def _read_npy(raw: bytes, member: str) -> npt.NDArray[np.generic]:
     try:
         version = np.lib.format.read_magic(f)
         if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
         elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
         else:
             raise _Bad(f"member {member!r} uses .npy version {version}, which fmlp does not write")
-    except ValueError as err:
+    except Exception as err:  # numpy's header parser raises ValueError, SyntaxError, TokenError
         raise _Bad(f"member {member!r} is not a valid .npy array ({err})") from err
     if dtype.hasobject:
         raise _Bad(
@@ -320,9 +335,9 @@ def _read_npy(raw: bytes, member: str) -> npt.NDArray[np.generic]:
             f"member {member!r} is truncated or corrupt: its header promises shape {shape} "
             f"({count * dtype.itemsize} bytes) but it holds {len(raw) - offset} bytes"
         )
-    flat = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
-    arr = np.array(flat.reshape(shape, order="F" if fortran else "C"), copy=True)
-    return freeze(arr)
+    # The header is known to be sound and its size to match: numpy's reader, pickles refused.
+    arr = np.lib.format.read_array(io.BytesIO(raw), allow_pickle=False)
+    return freeze(arr if arr.flags.owndata else np.array(arr, copy=True))
 
 
 def _read_archive(path: StrPath) -> tuple[object, dict[str, npt.NDArray[np.generic]]]:
@@ -425,6 +440,26 @@ def _describe(obj: object) -> str:
 _SCALAR_TYPES: dict[str, type] = {"bool": bool, "int": int, "float": float, "str": str}
 
 
+def _family(value: object) -> str:
+    # Python and numpy scalars of one kind are interchangeable against a template, so a
+    # state whose counter became np.int64 after a step still loads with the initial state.
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, np.integer)):
+        return "int"
+    if isinstance(value, (float, np.floating)):
+        return "float"
+    return type(value).__name__
+
+
+def _check_family(value: object, like: object, where: str) -> None:
+    # A template None (an optional field) accepts any scalar; None in the file fits any field.
+    if like is _NO_TEMPLATE or like is None or value is None:
+        return
+    if _family(value) != _family(like):
+        raise _Bad(f"{where} holds {_describe(value)}, but the template has {_describe(like)}")
+
+
 class _Decoder:
     """Rebuilds a tree from the JSON structure and the arrays, checking it against a template."""
 
@@ -454,16 +489,19 @@ class _Decoder:
         templated = like is not _NO_TEMPLATE
         if kind in ("none", *_SCALAR_TYPES):
             return self._scalar(kind, node, like, where)
-        if kind in ("scalar", "array"):
-            want = np.generic if kind == "scalar" else np.ndarray
-            if templated and not isinstance(like, want):
-                raise _Bad(f"{where} holds {_a(kind)}, but the template has {_describe(like)}")
-            arr = self.array(node.get("array"), like, where)
-            if kind == "scalar":
-                if arr.ndim != 0:
-                    raise _Bad(f"{where} should be a scalar but holds shape {arr.shape}")
-                return arr[()]
-            return arr
+        if kind == "array":
+            if templated and not isinstance(like, np.ndarray):
+                raise _Bad(f"{where} holds an array, but the template has {_describe(like)}")
+            return self.array(node.get("array"), like, where)
+        if kind == "scalar":
+            arr = self.array(
+                node.get("array"), like if isinstance(like, np.generic) else None, where
+            )
+            if arr.ndim != 0:
+                raise _Bad(f"{where} should be a scalar but holds shape {arr.shape}")
+            value: object = arr[()]
+            _check_family(value, like, where)
+            return value
         if kind in ("Params", "Grads"):
             return self._tree(kind, node, like, where)
         if kind == "tuple":
@@ -500,10 +538,7 @@ class _Decoder:
             value = node.get("value")
             if type(value) is not _SCALAR_TYPES[kind]:
                 raise _Bad(f"the structure is malformed at {where}")
-        if like is _NO_TEMPLATE or like is None or value is None:
-            return value
-        if type(like) is not type(value):
-            raise _Bad(f"{where} holds {_describe(value)}, but the template has {_describe(like)}")
+        _check_family(value, like, where)
         return value
 
     def _tree(self, kind: str, node: dict[str, object], like: object, where: str) -> Params | Grads:

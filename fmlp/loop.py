@@ -99,7 +99,8 @@ def make_step(
 
     The new state records ``lr``, the raw gradient norm ``‖g‖`` (before any
     transform), and adds ``L·n`` to the epoch's running loss. The arguments are
-    checked here, once; the returned ``step`` does no checking of its own.
+    checked here, once (``schedule(0)`` included); the returned ``step`` checks
+    only that ``schedule(t)`` is a finite rate ≥ 0 (a ``ValueError`` otherwise).
     Raises ``DivergedError`` on a non-finite loss, gradient or update.
     """
     _check_parts(mlp, loss, optimizer, schedule)

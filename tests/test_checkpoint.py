@@ -11,9 +11,12 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import attrs
 import numpy as np
@@ -113,6 +116,65 @@ def test_round_trip_is_exact(tmp_path_factory: pytest.TempPathFactory, state: ob
     # The file alone is enough for fmlp's own classes (a user's class needs the template).
     if not isinstance(getattr(state, "opt_state", None), RMSpropState):
         assert_identical(load(path), state)
+
+
+positive = st.floats(1e-3, 1e3)
+fraction = st.floats(0.0, 1.0)
+schedules = st.one_of(
+    st.builds(fmlp.Constant, positive),
+    st.builds(fmlp.InverseTime, positive, positive),
+    st.builds(fmlp.LinearDecay, positive, positive),
+    st.builds(fmlp.ExponentialDecay, positive, fraction, positive),
+    st.builds(fmlp.StepDecay, positive, fraction, st.integers(1, 100)),
+    st.builds(fmlp.CosineDecay, positive, positive),
+)
+schedules = schedules | st.builds(fmlp.Warmup, schedules, st.integers(1, 50))
+momenta_ = st.floats(0.0, 0.99)
+optimizers = st.one_of(
+    st.just(fmlp.SGD()),
+    st.builds(fmlp.Momentum, momenta_),
+    st.builds(fmlp.Nesterov, momenta_, lookahead_form=st.sampled_from(["sutskever", "tutorial"])),
+    st.builds(fmlp.Adam, momenta_, momenta_, positive, fraction),
+)
+losses = st.one_of(
+    st.builds(fmlp.SquaredError, reduction=st.sampled_from(["mean", "sum"])),
+    st.builds(fmlp.AbsoluteError),
+    st.builds(fmlp.Huber, positive),
+    st.builds(fmlp.LogCosh),
+    st.builds(fmlp.SoftmaxCrossEntropy),
+    st.builds(fmlp.BinaryCrossEntropy),
+)
+
+
+@st.composite
+def runs(draw: st.DrawFn) -> Checkpoint[object]:
+    """Whole runs: any architecture, optimizer, schedule and loss fmlp ships."""
+    mlp, params = draw(models())
+    optimizer = cast(fmlp.Optimizer[object], draw(optimizers))
+    return Checkpoint(
+        state=attrs.evolve(fmlp.init_state(params, optimizer), step=draw(st.integers(0, 99))),
+        mlp=mlp,
+        loss=draw(losses),
+        optimizer=optimizer,
+        schedule=draw(schedules),
+        clip=draw(st.none() | positive),
+        max_norm=draw(st.none() | positive),
+        weight_decay=draw(fraction),
+        seed=draw(st.integers(0, 2**32)),
+        batch_size=draw(st.none() | st.integers(1, 512)),
+    )
+
+
+@settings(max_examples=25)
+@given(run=runs())
+def test_a_whole_run_round_trips_without_a_template(
+    tmp_path_factory: pytest.TempPathFactory, run: Checkpoint[object]
+) -> None:
+    path = tmp_path_factory.mktemp("run") / "run.npz"
+    save(path, run)
+    restored = load(path)
+    assert_identical(restored, run)
+    assert_identical(load(path, like=run), run)
 
 
 def test_loaded_arrays_are_read_only(tmp_path: Path) -> None:
@@ -452,16 +514,20 @@ def test_sigkill_during_save_leaves_a_loadable_checkpoint(
         env=_env(),
     )
     assert child.stdout is not None
+    # Bound the test: whatever happens, the child is killed after 5 s.
+    watchdog = threading.Timer(5.0, child.kill)
+    watchdog.start()
     try:
         printed = [child.stdout.readline().strip()]  # the first save is complete
         if hook == "none":
             time.sleep(delay)  # somewhere in the stream of saves
         else:
-            while printed[-1] not in ("mid-write", "mid-fsync", ""):
+            while printed[-1] not in ("mid-write", "mid-fsync", "") and len(printed) < 20:
                 printed.append(child.stdout.readline().strip())
     finally:
         child.send_signal(signal.SIGKILL)
         rest, err = child.communicate(timeout=5)
+        watchdog.cancel()
     assert child.returncode == -signal.SIGKILL, err
     printed += rest.split()
     steps = [int(p) for p in printed if p.isdigit()]
@@ -616,3 +682,42 @@ def test_resume_refuses_data_that_does_not_fit_the_run() -> None:
         run.resume(wide)
     with pytest.raises(TypeError, match="data must be a Dataset"):
         run.resume((np.ones((4, 3)), np.zeros((4, 2))))  # type: ignore[arg-type]
+
+
+def test_python_and_numpy_scalars_of_one_kind_fit_either_template(tmp_path: Path) -> None:
+    # A user's state may hold np.float64/np.int64 after a step and Python numbers at init.
+    params = fmlp.init(fmlp.MLP((2, 1)), seed=0)
+    stepped = RMSpropState(fmlp.Grads(params.layers), np.float64(0.5), np.int64(3), "r", True)  # type: ignore[arg-type]
+    initial = RMSpropState(fmlp.Grads(params.layers), 0.9, 0, "r", False)
+    save(tmp_path / "s.npz", stepped)
+    assert_identical(load(tmp_path / "s.npz", like=initial), stepped)
+    save(tmp_path / "s.npz", initial)
+    assert_identical(load(tmp_path / "s.npz", like=stepped), initial)
+    wrong = RMSpropState(fmlp.Grads(params.layers), 0.9, 0.0, "r", False)  # type: ignore[arg-type]
+    with pytest.raises(
+        CheckpointError, match=r"RMSpropState\.count holds an int, but the template has a float"
+    ):
+        load(tmp_path / "s.npz", like=wrong)
+
+
+@settings(max_examples=60)
+@given(data=st.data())
+def test_fuzz_mutated_array_headers_only_raise_checkpoint_error(
+    tmp_path_factory: pytest.TempPathFactory, good_bytes: bytes, data: st.DataObject
+) -> None:
+    # Mutate one .npy member's header or data and re-pack with valid zip checksums.
+    with zipfile.ZipFile(io.BytesIO(good_bytes)) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    name = data.draw(st.sampled_from(sorted(members)))
+    raw = bytearray(members[name])
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, min(len(raw), 128) - 1))
+        raw[at] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        del raw[data.draw(st.integers(0, len(raw))) :]
+    members[name] = bytes(raw)
+    path = tmp_path_factory.mktemp("npy") / "n.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+    _load_or_checkpoint_error(path)
