@@ -232,6 +232,11 @@ def test_unknown_law_names_are_refused() -> None:
         check_optimizer(fmlp.SGD(), skip={"descnt"})  # type: ignore[arg-type]
 
 
+def test_a_single_name_must_be_wrapped_in_a_collection() -> None:
+    with pytest.raises(TypeError, match=re.escape("such as {'descent'}, got 'descent'")):
+        check_optimizer(fmlp.SGD(), skip="descent")  # type: ignore[arg-type]
+
+
 def test_max_examples_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_examples must be a positive integer, got 0"):
         check_optimizer(fmlp.SGD(), max_examples=0)

@@ -463,6 +463,10 @@ def _classify(err: Exception, checking: LawName, skip: Collection[LawName]) -> L
 
 
 def _check_names(skip: Collection[str]) -> None:
+    if isinstance(skip, str):
+        raise TypeError(
+            f"skip must be a collection of law names such as {{{skip!r}}}, got {skip!r}"
+        )
     unknown = sorted(set(skip) - set(LAWS))
     if unknown:
         raise ValueError(f"skip: unknown law names {unknown}; the laws are {list(LAWS)}")
@@ -490,7 +494,8 @@ def check_law(
     >>> quad = Quadratic(g, g)
     >>> check_law("zero_lr", SGD(), Case(w, SGD().init(w), g, 0.5, quad))
     """
-    _check_names([law, *skip])
+    _check_names(skip)
+    _check_names([law])
     try:
         with np.errstate(**_ERRSTATE):  # type: ignore[arg-type]
             _law_check(law)(optimizer, case, small_lr)
