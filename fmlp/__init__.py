@@ -19,6 +19,7 @@ from fmlp.activations import (
     softplus,
     tanh,
 )
+from fmlp.checkpoint import Checkpoint, CheckpointError, checkpoints, load, save
 from fmlp.data import Batch, Dataset, batches, epoch_order, prepare, split
 from fmlp.loop import (
     DivergedError,
@@ -58,7 +59,17 @@ from fmlp.optimizers import (
     nesterov_step,
     sgd_step,
 )
-from fmlp.records import Array, Grads, Labels, Layer, Params, TrainState, global_norm
+from fmlp.records import (
+    Array,
+    Grads,
+    Labels,
+    Layer,
+    Params,
+    TrainState,
+    global_norm,
+    tree_map,
+    zeros_like,
+)
 from fmlp.schedules import (
     TUTORIAL_DECAY,
     Constant,
@@ -86,6 +97,8 @@ __all__ = [
     "Array",
     "Batch",
     "BinaryCrossEntropy",
+    "Checkpoint",
+    "CheckpointError",
     "Constant",
     "CosineDecay",
     "Dataset",
@@ -125,6 +138,7 @@ __all__ = [
     "adam_step",
     "add_weight_decay",
     "batches",
+    "checkpoints",
     "clip",
     "clip_by_norm",
     "early_stopping",
@@ -139,17 +153,21 @@ __all__ = [
     "init",
     "init_state",
     "leaky_relu",
+    "load",
     "make_step",
     "momentum_step",
     "nesterov_lookahead",
     "nesterov_step",
     "prepare",
     "relu",
+    "save",
     "sgd_step",
     "sigmoid",
     "softplus",
     "split",
     "tanh",
     "train",
+    "tree_map",
     "value_and_grad",
+    "zeros_like",
 ]

@@ -20,7 +20,7 @@ from typing import Literal, Protocol, TypeAlias, runtime_checkable
 import attrs
 import numpy as np
 
-from fmlp.checks import as_float_array, as_labels, check_float
+from fmlp.checks import as_float_array, as_labels, check_float, real_to_float
 from fmlp.records import Array, Labels
 
 __all__ = [
@@ -134,7 +134,7 @@ class Huber(_Residual):
     (1.3125, array([[0.25, 0.5 ]]))
     """
 
-    delta: float = attrs.field(default=1.0, converter=float, validator=_positive)
+    delta: float = attrs.field(default=1.0, converter=real_to_float, validator=_positive)
 
     def _elementwise(self, r: Array) -> tuple[Array, Array]:
         a = np.abs(r)

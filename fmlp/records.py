@@ -33,6 +33,9 @@ __all__ = [
     "Params",
     "TrainState",
     "array_equal",
+    "global_norm",
+    "tree_map",
+    "zeros_like",
 ]
 
 #: A floating-point array (float32 or float64 in practice).
@@ -67,18 +70,28 @@ def _owned_readonly(a: npt.NDArray[np.generic]) -> bool:
     return a.flags.owndata and not a.flags.writeable
 
 
-def readonly_float_array(value: object) -> Array:
+def readonly_float_array(value: object, name: str = "array") -> Array:
     """Converter for array fields: keep a frozen float array as is, else copy and freeze.
 
-    Only float32 and float64 are accepted; the message names what was given.
+    Only float32 and float64 are accepted; the message names the field and what was given.
     """
     if isinstance(value, np.ndarray) and value.dtype in FLOAT_DTYPES and _owned_readonly(value):
         return value
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"expected a numpy array of float32 or float64, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a numpy array of float32 or float64, got {type(value).__name__}"
+        )
     if value.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"expected a float32 or float64 array, got dtype {value.dtype}")
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {value.dtype}")
     return freeze(np.array(value, copy=True))
+
+
+def _weights(value: object) -> Array:
+    return readonly_float_array(value, "weights")
+
+
+def _bias(value: object) -> Array:
+    return readonly_float_array(value, "bias")
 
 
 def readonly_array(value: object) -> npt.NDArray[np.generic]:
@@ -113,8 +126,8 @@ class Layer:
     ValueError: Layer: bias must have shape (2,) to match weights of shape (3, 2), got (3,)
     """
 
-    weights: Array = attrs.field(converter=readonly_float_array, eq=ARRAY_EQ)
-    bias: Array = attrs.field(converter=readonly_float_array, eq=ARRAY_EQ)
+    weights: Array = attrs.field(converter=_weights, eq=ARRAY_EQ)
+    bias: Array = attrs.field(converter=_bias, eq=ARRAY_EQ)
 
     def __attrs_post_init__(self) -> None:
         w, b = self.weights, self.bias
@@ -208,9 +221,18 @@ T = TypeVar("T", Params, Grads)
 
 
 def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> T:
-    """Apply ``fn`` array-wise across trees of equal structure; freeze and wrap the results.
+    """``out`` of ``fn(a_1, ..., a_k)`` for the matching arrays ``a_i`` of ``trees``.
 
-    Internal helper: the results are arrays fmlp owns, so they are frozen in place.
+    Applies ``fn`` to the weights, then the biases, of each layer across trees of
+    equal structure (``Params`` or ``Grads``), and wraps the results in ``out``.
+    ``fn`` must return a new array (the results are frozen in place, not copied);
+    it is the building block of every optimizer update.
+
+    >>> import numpy as np
+    >>> w = Params((Layer(np.array([[1.0]]), np.array([2.0])),))
+    >>> g = Grads((Layer(np.array([[4.0]]), np.array([0.0])),))
+    >>> tree_map(lambda w, g: w - 0.5 * g, Params, w, g).layers[0]
+    Layer(weights=array([[-1.]]), bias=array([2.]))
     """
     layers = []
     for parts in zip(*(t.layers for t in trees), strict=True):
@@ -221,7 +243,12 @@ def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> 
 
 
 def zeros_like(tree: Params | Grads) -> Grads:
-    """A gradient of zeros with the structure and dtype of ``tree``."""
+    """A gradient of zeros with the structure and dtype of ``tree``.
+
+    >>> import numpy as np
+    >>> zeros_like(Params((Layer(np.ones((1, 2), np.float32), np.ones(2, np.float32)),))).layers
+    (Layer(weights=array([[0., 0.]], dtype=float32), bias=array([0., 0.], dtype=float32)),)
+    """
     return tree_map(np.zeros_like, Grads, tree)
 
 

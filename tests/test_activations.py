@@ -141,5 +141,5 @@ def test_built_ins_satisfy_the_protocol_and_have_names() -> None:
 
 @pytest.mark.parametrize("slope", [-0.1, 1.0, 2.0, float("nan")])
 def test_leaky_relu_refuses_a_slope_outside_0_1(slope: float) -> None:
-    with pytest.raises(ValueError, match="slope must be a float in"):
+    with pytest.raises(ValueError, match="slope must be a finite number in"):
         LeakyReLU(slope)

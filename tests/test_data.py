@@ -120,7 +120,7 @@ def test_split_docstring_sizes() -> None:
     [
         ((0.5, 0.6), "fractions must be positive and sum to 1"),
         ((), "fractions must be positive and sum to 1"),
-        ((1.5, -0.5), r"fractions\[1\] must be a finite number in"),
+        ((1.5, -0.5), r"fractions\[1\] must be a finite number"),
         ((0.05, 0.95), "leave part 0 empty"),
     ],
 )

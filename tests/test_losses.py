@@ -201,7 +201,7 @@ def test_prepare_targets_converts_and_refuses_with_clear_errors() -> None:
 
 @pytest.mark.parametrize("delta", [0.0, -1.0, math.inf, math.nan])
 def test_huber_refuses_a_non_positive_delta(delta: float) -> None:
-    with pytest.raises(ValueError, match="delta must be a finite number in"):
+    with pytest.raises(ValueError, match="delta must be a finite number"):
         Huber(delta=delta)
 
 

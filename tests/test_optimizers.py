@@ -306,8 +306,8 @@ def test_init_states() -> None:
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda p, g: sgd_step(p, g, lr=-1.0), "lr must be a finite number in"),
-        (lambda p, g: sgd_step(p, g, lr=float("nan")), "lr must be a finite number in"),
+        (lambda p, g: sgd_step(p, g, lr=-1.0), "lr must be a finite number"),
+        (lambda p, g: sgd_step(p, g, lr=float("nan")), "lr must be a finite number"),
         (
             lambda p, g: momentum_step(p, Momentum().init(p), g, lr=0.1, momentum=1.0),
             r"momentum must be a finite number in \[0.0, 1.0\)",

@@ -109,10 +109,10 @@ def test_weight_decay_adds_rate_times_weights(
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.inf, math.nan])
 def test_limits_must_be_positive_and_finite(bad: float) -> None:
     grads = Grads((Layer(np.ones((1, 1)), np.ones(1)),))
-    with pytest.raises(ValueError, match="limit must be a finite number in"):
+    with pytest.raises(ValueError, match="limit must be a finite number"):
         clip(grads, bad)
-    with pytest.raises(ValueError, match="max_norm must be a finite number in"):
+    with pytest.raises(ValueError, match="max_norm must be a finite number"):
         clip_by_norm(grads, bad)
     if bad != 0.0:
-        with pytest.raises(ValueError, match="rate must be a finite number in"):
+        with pytest.raises(ValueError, match="rate must be a finite number"):
             add_weight_decay(grads, Params(grads.layers), bad)
