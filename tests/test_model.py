@@ -293,3 +293,23 @@ def test_bad_shapes_are_refused_with_the_argument_named() -> None:
         value_and_grad(mlp, p, np.zeros((4, 3)), np.zeros((4, 3)), SquaredError())
     with pytest.raises(TypeError, match="params must be Params"):
         forward(mlp, p.layers, np.zeros((4, 3)))  # type: ignore[arg-type]
+
+
+@given(st.data())
+def test_a_float32_gradient_is_the_float64_gradient_rounded(data: st.DataObject) -> None:
+    # The same network in float32 and float64: a float32 path that lost precision
+    # (or computed in another dtype) would drift far beyond float32 rounding.
+    mlp = data.draw(architectures(max_depth=3, max_width=4))
+    p32 = data.draw(params(mlp, dtype=np.dtype(np.float32), bound=1.5))
+    batch = data.draw(batches(mlp, dtype=np.dtype(np.float32), max_rows=4))
+    p64 = Params(tuple(fmlp.Layer(la.weights.astype(F64), la.bias.astype(F64)) for la in p32))
+    x64, y64 = batch.x.astype(F64), np.asarray(batch.y).astype(F64)
+    loss = LogCosh()
+    assume(away_from_kinks(mlp, p64, loss, Dataset(x64, y64)))
+    v32, g32 = value_and_grad(mlp, p32, batch.x, batch.y, loss)
+    v64, g64 = value_and_grad(mlp, p64, x64, y64, loss)
+    assert v32 == pytest.approx(v64, rel=1e-4, abs=1e-5)
+    scale = max(1.0, *(float(np.max(np.abs(a))) for a in g64.arrays()))
+    for a32, a64 in zip(g32.arrays(), g64.arrays(), strict=True):
+        assert a32.dtype == np.float32
+        np.testing.assert_allclose(a32, a64, rtol=1e-3, atol=1e-4 * scale)
