@@ -98,7 +98,10 @@ def make_step(
         w', s' = optimizer.apply(w, s, g, lr)
 
     The new state records ``lr``, the raw gradient norm ``‖g‖`` (before any
-    transform), and adds ``L·n`` to the epoch's running loss. The arguments are
+    transform), and adds ``L·n`` to the epoch's running loss. ``L`` is the loss
+    where the gradient was taken, at ``w̃``: for Nesterov that is the look-ahead
+    point, not ``w`` (it comes for free with the gradient; for the loss at the
+    weights themselves, evaluate it, e.g. with ``ValidationLoss`` on the batch). The arguments are
     checked here, once (``schedule(0)`` included); the returned ``step`` checks
     only that ``schedule(t)`` is a finite rate ≥ 0 (a ``ValueError`` otherwise).
     Raises ``DivergedError`` on a non-finite loss, gradient or update.

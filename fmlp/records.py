@@ -276,7 +276,9 @@ class TrainState(Generic[S]):
     of the raw gradient, before clipping). ``loss`` is the mean training loss of
     the latest completed epoch and ``val_loss`` the validation loss after it (NaN
     until known). ``loss_sum``/``samples`` accumulate the current epoch:
-    ``loss = loss_sum / samples`` at the epoch's end.
+    ``loss = loss_sum / samples`` at the epoch's end. ``last_finite_loss`` is the
+    latest batch loss. Batch losses are taken where the gradient was taken: at the
+    look-ahead point for Nesterov, at the parameters for every other built-in.
     """
 
     params: Params
