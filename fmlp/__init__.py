@@ -41,6 +41,7 @@ from fmlp.losses import (
     SoftmaxCrossEntropy,
     SquaredError,
     Targets,
+    regression_targets,
 )
 from fmlp.model import MLP, InitScheme, evaluate, forward, grad, init, value_and_grad
 from fmlp.optimizers import (
@@ -159,6 +160,7 @@ __all__ = [
     "nesterov_lookahead",
     "nesterov_step",
     "prepare",
+    "regression_targets",
     "relu",
     "save",
     "sgd_step",
