@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo mnist houses test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,13 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
+
+# The two real problems on their own (the demo runs them too).
+mnist: $(STAMP)
+	$(BIN)/python examples/digits_mnist.py --data mnist
+
+houses: $(STAMP)
+	$(BIN)/python examples/house_prices.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

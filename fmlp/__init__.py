@@ -20,6 +20,7 @@ from fmlp.activations import (
     tanh,
 )
 from fmlp.allocator import tune_allocator
+from fmlp.checkpoint import Checkpoint, CheckpointError, checkpoints, load, save
 from fmlp.data import Batch, Dataset, batches, epoch_order, prepare, split
 from fmlp.loop import (
     DivergedError,
@@ -41,6 +42,7 @@ from fmlp.losses import (
     SoftmaxCrossEntropy,
     SquaredError,
     Targets,
+    regression_targets,
 )
 from fmlp.model import MLP, InitScheme, evaluate, forward, grad, init, value_and_grad
 from fmlp.optimizers import (
@@ -59,7 +61,17 @@ from fmlp.optimizers import (
     nesterov_step,
     sgd_step,
 )
-from fmlp.records import Array, Grads, Labels, Layer, Params, TrainState, global_norm
+from fmlp.records import (
+    Array,
+    Grads,
+    Labels,
+    Layer,
+    Params,
+    TrainState,
+    global_norm,
+    tree_map,
+    zeros_like,
+)
 from fmlp.schedules import (
     TUTORIAL_DECAY,
     Constant,
@@ -87,6 +99,8 @@ __all__ = [
     "Array",
     "Batch",
     "BinaryCrossEntropy",
+    "Checkpoint",
+    "CheckpointError",
     "Constant",
     "CosineDecay",
     "Dataset",
@@ -126,6 +140,7 @@ __all__ = [
     "adam_step",
     "add_weight_decay",
     "batches",
+    "checkpoints",
     "clip",
     "clip_by_norm",
     "early_stopping",
@@ -140,18 +155,23 @@ __all__ = [
     "init",
     "init_state",
     "leaky_relu",
+    "load",
     "make_step",
     "momentum_step",
     "nesterov_lookahead",
     "nesterov_step",
     "prepare",
+    "regression_targets",
     "relu",
+    "save",
     "sgd_step",
     "sigmoid",
     "softplus",
     "split",
     "tanh",
     "train",
+    "tree_map",
     "tune_allocator",
     "value_and_grad",
+    "zeros_like",
 ]

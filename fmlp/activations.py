@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 import numpy as np
 
+from fmlp.checks import check_float, real_to_float
 from fmlp.records import Array
 
 __all__ = [
@@ -96,8 +97,7 @@ class ReLU:
 
 
 def _check_slope(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
-        raise ValueError(f"LeakyReLU: slope must be a float in [0, 1), got {value!r}")
+    check_float("slope", value, low=0.0, high=1.0, high_open=True)
 
 
 @attrs.frozen
@@ -112,7 +112,7 @@ class LeakyReLU:
     (array([-0.2,  3. ]), array([0.1, 1. ]))
     """
 
-    slope: float = attrs.field(default=0.01, validator=_check_slope, converter=float)
+    slope: float = attrs.field(default=0.01, validator=_check_slope, converter=real_to_float)
 
     @property
     def name(self) -> str:

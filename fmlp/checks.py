@@ -18,8 +18,11 @@ __all__ = [
     "as_float_array",
     "as_labels",
     "check_float",
+    "check_non_negative_int",
     "check_positive_int",
     "float_dtype",
+    "integral_to_int",
+    "real_to_float",
 ]
 
 
@@ -52,11 +55,17 @@ def check_float(
     ...
     ValueError: momentum must be a finite number in [0.0, 1.0), got 1.0
     """
-    lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-    need = f"a finite number in {lo}{low}, {high}{hi}"
+    if math.isinf(high):
+        need = f"a finite number {'>' if low_open else '≥'} {low}"
+    else:
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        need = f"a finite number in {lo}{low}, {high}{hi}"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be {need}, got {type(value).__name__} {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float range is not finite either
+        v = math.inf
     ok = math.isfinite(v) and (v > low if low_open else v >= low)
     ok = ok and (v < high if high_open else v <= high)
     if not ok:
@@ -79,6 +88,52 @@ def check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
+def check_non_negative_int(name: str, value: object) -> int:
+    """``value`` as an int if it is an integer ≥ 0 (a seed, an epoch number).
+
+    >>> check_non_negative_int("seed", -1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be a non-negative integer, got -1
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{name} must be a non-negative integer, got {type(value).__name__} {value!r}"
+        )
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def real_to_float(value: float) -> float:
+    """attrs converter for float hyperparameters: a real number becomes a Python float.
+
+    Anything else (a string, ``None``, a bool) is passed on unchanged, so the field's
+    validator, which knows the field's name, refuses it with a clear message
+    (``float()`` would accept ``"0.1"`` and fail on ``None`` without naming the field).
+
+    >>> import numpy as np
+    >>> real_to_float(np.float32(0.5)), real_to_float("0.5")
+    (0.5, '0.5')
+    """
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def integral_to_int(value: int) -> int:
+    """attrs converter for integer fields: an integer becomes an ``int``; the rest is left
+    for the validator to refuse by name (``int()`` would truncate 2.5 and fail on NaN).
+
+    >>> import numpy as np
+    >>> integral_to_int(np.int64(3)), integral_to_int(2.5)
+    (3, 2.5)
+    """
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
 def _as_array(name: str, value: object) -> npt.NDArray[np.generic]:
     if isinstance(value, np.ndarray):
         arr: npt.NDArray[np.generic] = value
@@ -89,10 +144,10 @@ def _as_array(name: str, value: object) -> npt.NDArray[np.generic]:
             raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}") from err
     kind = arr.dtype.kind
     if kind not in "biuf":
-        what = {"c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(
-            kind, str(arr.dtype)
+        what = {"c": "a complex", "O": "an object", "U": "a string", "S": "a bytes"}.get(
+            kind, f"a {arr.dtype}"
         )
-        raise TypeError(f"{name} must be a real numeric array, got a {what} array ({arr.dtype})")
+        raise TypeError(f"{name} must be a real numeric array, got {what} array ({arr.dtype})")
     return arr
 
 
@@ -130,7 +185,12 @@ def as_float_array(
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if arr.dtype.kind in "iu" and not _exactly_representable(arr, dtype):
-        raise ValueError(f"{name} has integers that {dtype} cannot represent exactly")
+        limit = 2 ** (np.finfo(dtype).nmant + 1)
+        raise ValueError(
+            f"{name} has integers that {dtype} cannot represent exactly, got values from "
+            f"{arr.min()} to {arr.max()}; integers convert exactly up to ±{limit} (2**"
+            f"{np.finfo(dtype).nmant + 1})"
+        )
     with np.errstate(over="ignore", invalid="ignore"):
         out = arr.astype(dtype, copy=False)
     finite = np.isfinite(out)
@@ -164,8 +224,12 @@ def as_labels(name: str, value: object, *, n_classes: int) -> Labels:
         raise TypeError(f"{name} must hold integer class labels, got a bool array")
     if arr.dtype.kind == "f":
         floats = arr.astype(np.float64)
-        if not np.all(np.isfinite(floats)) or not np.all(floats == np.round(floats)):
-            raise ValueError(f"{name} must hold integer class labels, got non-integer values")
+        whole = np.isfinite(floats) & (floats == np.round(floats))
+        if not whole.all():
+            first = floats[~whole][0]
+            raise ValueError(
+                f"{name} must hold integer class labels, got non-integer values such as {first}"
+            )
     lo, hi = arr.min(), arr.max()
     if lo < 0 or hi >= n_classes:
         raise ValueError(

@@ -17,11 +17,21 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from fmlp.checks import as_float_array, check_float, check_positive_int, float_dtype
+from fmlp.checks import (
+    as_float_array,
+    check_float,
+    check_non_negative_int,
+    check_positive_int,
+    float_dtype,
+)
 from fmlp.losses import Loss, Targets
 from fmlp.records import ARRAY_EQ, Array, freeze, readonly_array, readonly_float_array
 
 __all__ = ["Batch", "Dataset", "batches", "epoch_order", "prepare", "split"]
+
+
+def _float_x(value: object) -> Array:
+    return readonly_float_array(value, "Dataset: x")
 
 
 def _labels_or_floats(value: object) -> Targets:
@@ -40,7 +50,7 @@ class Dataset:
     cost nothing extra.
     """
 
-    x: Array = attrs.field(converter=readonly_float_array, eq=ARRAY_EQ)
+    x: Array = attrs.field(converter=_float_x, eq=ARRAY_EQ)
     y: Targets = attrs.field(converter=_labels_or_floats, eq=ARRAY_EQ)
 
     def __attrs_post_init__(self) -> None:
@@ -54,6 +64,10 @@ class Dataset:
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
+
+    def __reduce__(self) -> tuple[type[Dataset], tuple[Array, Targets]]:
+        # Rebuild through the constructor so that copies keep read-only arrays.
+        return Dataset, (self.x, self.y)
 
 
 def _batch_unchecked(x: Array, y: Targets) -> Dataset:
@@ -94,6 +108,10 @@ def prepare(
     """
     prefix = f"{name} " if name else ""
     resolved = float_dtype(dtype)
+    n_inputs = check_positive_int("n_inputs", n_inputs)
+    n_outputs = check_positive_int("n_outputs", n_outputs)
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be a Loss, got {type(loss).__name__} {loss!r}")
     try:
         xs = as_float_array("x", x, dtype=resolved, ndim=2)
         if xs.shape[1] != n_inputs:
@@ -119,6 +137,8 @@ def epoch_order(n: int, *, seed: int, epoch: int) -> npt.NDArray[np.intp]:
     >>> bool((epoch_order(5, seed=1, epoch=3) == epoch_order(5, seed=1, epoch=3)).all())
     True
     """
+    seed = check_non_negative_int("seed", seed)
+    epoch = check_non_negative_int("epoch", epoch)
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
@@ -151,14 +171,22 @@ def split(
 ) -> list[tuple[Array, Targets]]:
     """Shuffle the rows once (from ``seed``) and cut them into parts of the given fractions.
 
-    ``fractions`` must be positive and sum to 1; the last part takes the rounding
-    remainder. Returns new arrays; the inputs are not modified.
+    ``fractions`` must be positive and sum to 1; part ``i`` gets the rows between
+    ``round(n·(f_0 + … + f_(i−1)))`` and ``round(n·(f_0 + … + f_i))`` (so it is off by at
+    most one row), the last part ends at ``n``, and no part may be empty. Returns new
+    arrays; the inputs are not modified.
 
     >>> import numpy as np
     >>> parts = split(np.zeros((10, 2)), np.zeros(10), fractions=(0.6, 0.2, 0.2), seed=0)
     >>> [len(px) for px, _ in parts]
     [6, 2, 2]
     """
+    for arg, value in (("x", x), ("y", y)):
+        if not isinstance(value, np.ndarray) or value.ndim == 0:
+            raise TypeError(
+                f"{arg} must be a numpy array with one row per sample, got {type(value).__name__}"
+            )
+    seed = check_non_negative_int("seed", seed)
     n = x.shape[0]
     if y.shape[0] != n:
         raise ValueError(f"x and y must have the same number of rows, got {n} and {y.shape[0]}")
@@ -171,4 +199,10 @@ def split(
     bounds = np.round(np.cumsum(fracs) * n).astype(int)
     bounds[-1] = n
     parts = np.split(order, bounds[:-1])
+    for i, part in enumerate(parts):
+        if part.size == 0:
+            raise ValueError(
+                f"fractions {tuple(fractions)} of {n} rows leave part {i} empty; "
+                f"every part needs at least one row"
+            )
     return [(x[idx], y[idx]) for idx in parts]

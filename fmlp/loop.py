@@ -22,14 +22,18 @@ from typing import Literal, TypeAlias, TypeVar
 import attrs
 import numpy as np
 
-from fmlp.checks import check_float, check_positive_int
+from fmlp.checks import check_float, check_non_negative_int, check_positive_int
 from fmlp.data import Dataset, batches, prepare
 from fmlp.losses import Loss
-from fmlp.model import MLP, forward_unchecked, value_and_grad_unchecked
+from fmlp.model import MLP, check_model, forward_unchecked, value_and_grad_unchecked
 from fmlp.optimizers import Optimizer
 from fmlp.records import Params, TrainState, global_norm
 from fmlp.schedules import Schedule
-from fmlp.transforms import add_weight_decay, clip_by_norm_unchecked, clip_unchecked
+from fmlp.transforms import (
+    add_weight_decay_unchecked,
+    clip_by_norm_unchecked,
+    clip_unchecked,
+)
 
 __all__ = [
     "DivergedError",
@@ -94,20 +98,25 @@ def make_step(
         w', s' = optimizer.apply(w, s, g, lr)
 
     The new state records ``lr``, the raw gradient norm ``‖g‖`` (before any
-    transform), and adds ``L·n`` to the epoch's running loss. The arguments are
-    checked here, once; the returned ``step`` does no checking of its own.
+    transform), and adds ``L·n`` to the epoch's running loss. ``L`` is the loss
+    where the gradient was taken, at ``w̃``: for Nesterov that is the look-ahead
+    point, not ``w`` (it comes for free with the gradient; for the loss at the
+    weights themselves, evaluate it, e.g. with ``ValidationLoss`` on the batch). The arguments are
+    checked here, once (``schedule(0)`` included); the returned ``step`` checks
+    only that ``schedule(t)`` is a finite rate ≥ 0 (a ``ValueError`` otherwise).
     Raises ``DivergedError`` on a non-finite loss, gradient or update.
     """
+    _check_parts(mlp, loss, optimizer, schedule)
     limit = None if clip is None else check_float("clip", clip, low=0.0, low_open=True)
     norm_limit = (
         None if max_norm is None else check_float("max_norm", max_norm, low=0.0, low_open=True)
     )
     decay = check_float("weight_decay", weight_decay, low=0.0)
-    if not callable(schedule):
-        raise TypeError(f"schedule must be a callable step -> learning rate, got {schedule!r}")
 
     def step(state: TrainState[S], batch: Dataset) -> TrainState[S]:
         lr = schedule(state.step)
+        if not (type(lr) is float and 0.0 <= lr < math.inf):  # False for NaN too
+            lr = _check_rate(schedule, state.step, lr)
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
                 point = optimizer.lookahead(state.params, state.opt_state, lr)
@@ -116,11 +125,14 @@ def make_step(
                 if not (math.isfinite(value) and math.isfinite(norm)):
                     raise FloatingPointError(f"loss {value:.6g}, gradient norm {norm:.6g}")
                 if decay:
-                    grads = add_weight_decay(grads, state.params, decay)
+                    grads = add_weight_decay_unchecked(grads, state.params, decay)
                 if limit is not None:
                     grads = clip_unchecked(grads, limit)
                 if norm_limit is not None:
-                    grads, _ = clip_by_norm_unchecked(grads, norm_limit, norm)
+                    # The raw norm is reused only if no transform above changed the gradient.
+                    changed = decay or limit is not None
+                    current = global_norm(grads) if changed else norm
+                    grads, _ = clip_by_norm_unchecked(grads, norm_limit, current)
                 params, opt_state = optimizer.apply(state.params, state.opt_state, grads, lr)
         except FloatingPointError as err:
             raise DivergedError(
@@ -143,6 +155,27 @@ def make_step(
         )
 
     return step
+
+
+def _check_parts(mlp: MLP, loss: Loss, optimizer: Optimizer[S], schedule: Schedule) -> None:
+    check_model(mlp, loss)
+    missing = [
+        m for m in ("init", "apply", "lookahead") if not callable(getattr(optimizer, m, None))
+    ]
+    if missing:
+        raise TypeError(
+            f"optimizer must have init, apply and lookahead methods (see fmlp.Optimizer), got "
+            f"{type(optimizer).__name__} {optimizer!r} without {', '.join(missing)}"
+        )
+    if not callable(schedule):
+        raise TypeError(f"schedule must be a callable step -> learning rate, got {schedule!r}")
+    _check_rate(schedule, 0, schedule(0))
+
+
+def _check_rate(schedule: Schedule, t: int, lr: object) -> float:
+    # A schedule must give a finite, non-negative rate (as a Python float, so a float32
+    # model stays float32); user-written schedules are checked here.
+    return check_float(f"the learning rate schedule({t})", lr, low=0.0)
 
 
 def fold(step: Step[S], state: TrainState[S], batches: Iterable[Dataset]) -> TrainState[S]:
@@ -204,7 +237,8 @@ def early_stopping(
     """Pass states on until ``monitor`` has not improved by ``min_delta`` in ``patience`` epochs.
 
     The state that exhausts the patience is the last one yielded. To end with the
-    best parameters, keep the best state as you go (``min(..., key=...)``).
+    best parameters, keep the best state as you go (``min(..., key=...)``). A NaN
+    ``monitor`` (e.g. ``val_loss`` of a run without validation data) is a ``ValueError``.
 
     >>> import numpy as np
     >>> from fmlp.records import Layer, Params
@@ -216,10 +250,19 @@ def early_stopping(
     """
     patience = check_positive_int("patience", patience)
     delta = check_float("min_delta", min_delta, low=0.0)
+    if monitor not in ("val_loss", "loss"):
+        raise ValueError(f"monitor must be 'val_loss' or 'loss', got {monitor!r}")
     best, waited = math.inf, 0
     for state in states:
-        yield state
         value = getattr(state, monitor)
+        if math.isnan(value):
+            # NaN never improves: without this check, a run without validation data
+            # would silently stop after `patience` epochs.
+            raise ValueError(
+                f"early_stopping: {monitor} is NaN at epoch {state.epoch}; pass "
+                f"validation=(x_val, y_val) to train, or use monitor='loss'"
+            )
+        yield state
         if value < best - delta:
             best, waited = value, 0
         else:
@@ -251,8 +294,10 @@ def train(
     ``validation=(x_val, y_val)`` adds the validation loss to every state.
     Equivalent to ``islice(epochs(make_step(...), init_state(...), ...), epochs)``.
     """
+    _check_parts(mlp, loss, optimizer, schedule)
     mlp.check_params(params)
     n_epochs = check_positive_int("epochs", epochs)
+    seed = check_non_negative_int("seed", seed)
     if batch_size is not None:
         batch_size = check_positive_int("batch_size", batch_size)
 
@@ -270,6 +315,10 @@ def train(
     data = checked(x, y, "")
     monitor = None
     if validation is not None:
+        if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
+            raise TypeError(
+                f"validation must be a pair (x_val, y_val), got {type(validation).__name__}"
+            )
         monitor = ValidationLoss(mlp, loss, checked(*validation, "validation"))
     step = make_step(
         mlp, loss, optimizer, schedule, clip=clip, max_norm=max_norm, weight_decay=weight_decay

@@ -20,7 +20,7 @@ from typing import Literal, Protocol, TypeAlias, runtime_checkable
 import attrs
 import numpy as np
 
-from fmlp.checks import as_float_array, as_labels, check_float
+from fmlp.checks import as_float_array, as_labels, check_float, real_to_float
 from fmlp.records import Array, Labels
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "SquaredError",
     "Targets",
+    "regression_targets",
 ]
 
 #: Float targets shaped like the output, or integer class labels.
@@ -55,7 +56,16 @@ class Loss(Protocol):
         ...
 
 
-def _regression_targets(y: object, n_outputs: int, dtype: np.dtype[np.floating]) -> Array:
+def regression_targets(y: object, n_outputs: int, dtype: np.dtype[np.floating]) -> Array:
+    """Float targets of shape ``(n, n_outputs)`` in ``dtype``, checked (finite, non-empty).
+
+    A 1-D ``y`` is accepted for a single output. Your own regression loss can
+    implement ``prepare_targets`` by returning this.
+
+    >>> import numpy as np
+    >>> regression_targets([1, 2, 3], 1, np.dtype(np.float32)).shape
+    (3, 1)
+    """
     arr = as_float_array("y", y, dtype=dtype)
     if arr.ndim == 1 and n_outputs == 1:
         arr = arr.reshape(-1, 1)
@@ -92,7 +102,7 @@ class _Residual:
     def prepare_targets(
         self, y: object, *, n_outputs: int, dtype: np.dtype[np.floating]
     ) -> Targets:
-        return _regression_targets(y, n_outputs, dtype)
+        return regression_targets(y, n_outputs, dtype)
 
 
 @attrs.frozen
@@ -134,7 +144,7 @@ class Huber(_Residual):
     (1.3125, array([[0.25, 0.5 ]]))
     """
 
-    delta: float = attrs.field(default=1.0, converter=float, validator=_positive)
+    delta: float = attrs.field(default=1.0, converter=real_to_float, validator=_positive)
 
     def _elementwise(self, r: Array) -> tuple[Array, Array]:
         a = np.abs(r)
@@ -199,7 +209,7 @@ class SoftmaxCrossEntropy:
         arr = np.asarray(y) if not isinstance(y, np.ndarray) else y
         if arr.ndim == 1:
             return as_labels("y", arr, n_classes=n_outputs)
-        probs = _regression_targets(arr, n_outputs, dtype)
+        probs = regression_targets(arr, n_outputs, dtype)
         if np.any(probs < 0) or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-5):
             raise ValueError(
                 "y as a 2-D array must hold class probabilities (one-hot or rows of "
@@ -232,7 +242,7 @@ class BinaryCrossEntropy:
     def prepare_targets(
         self, y: object, *, n_outputs: int, dtype: np.dtype[np.floating]
     ) -> Targets:
-        arr = _regression_targets(y, n_outputs, dtype)
+        arr = regression_targets(y, n_outputs, dtype)
         if np.any(arr < 0) or np.any(arr > 1):
             raise ValueError(
                 f"y must hold targets in [0, 1] for binary cross-entropy, got values from "

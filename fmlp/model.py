@@ -33,7 +33,7 @@ from fmlp.activations import (
     identity,
     relu,
 )
-from fmlp.checks import as_float_array, check_positive_int, float_dtype
+from fmlp.checks import as_float_array, check_non_negative_int, check_positive_int, float_dtype
 from fmlp.losses import Loss, Targets
 from fmlp.records import Array, Grads, Params, flat_size, tree_from_flat
 
@@ -51,12 +51,18 @@ def _sizes(value: object) -> tuple[int, ...]:
     return tuple(check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes))
 
 
-def _activation(value: object) -> Activation:
+def _activation(name: str, value: object) -> Activation:
     if not isinstance(value, Activation):
         raise TypeError(
-            f"expected an Activation (with __call__ and derivative), got {type(value).__name__}"
+            f"{name} must be an Activation (with name, __call__ and derivative), got "
+            f"{type(value).__name__} {value!r}"
         )
     return value
+
+
+def _flag(value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"bias must be True or False, got {value!r}")
 
 
 @attrs.frozen
@@ -76,9 +82,11 @@ class MLP:
     """
 
     sizes: tuple[int, ...] = attrs.field(converter=_sizes)
-    hidden: Activation = attrs.field(default=relu, validator=lambda _, __, v: _activation(v))
-    output: Activation = attrs.field(default=identity, validator=lambda _, __, v: _activation(v))
-    bias: bool = True
+    hidden: Activation = attrs.field(default=relu, validator=lambda _, a, v: _activation(a.name, v))
+    output: Activation = attrs.field(
+        default=identity, validator=lambda _, a, v: _activation(a.name, v)
+    )
+    bias: bool = attrs.field(default=True, validator=lambda _, __, v: _flag(v))
 
     @property
     def layer_shapes(self) -> tuple[tuple[int, int], ...]:
@@ -132,8 +140,7 @@ def init(
     resolved = float_dtype(dtype)
     if scheme not in ("glorot", "he", "normal"):
         raise ValueError(f"scheme must be 'glorot', 'he' or 'normal', got {scheme!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_non_negative_int("seed", seed)
     rng = np.random.default_rng(seed)
     shapes = mlp.layer_shapes
     # One flat buffer (weights then zero bias, layer by layer): the optimizers' fast path.
@@ -320,7 +327,19 @@ def value_and_grad_unchecked(
     return value, tree_from_flat(flat, shapes, Grads)
 
 
+def check_model(mlp: MLP, loss: Loss | None = None) -> None:
+    """Raise a ``TypeError`` naming the argument unless ``mlp`` is an MLP and ``loss`` a Loss."""
+    if not isinstance(mlp, MLP):
+        raise TypeError(f"mlp must be an MLP, got {type(mlp).__name__} {mlp!r}")
+    if loss is not None and not isinstance(loss, Loss):
+        raise TypeError(
+            f"loss must be a Loss (with value_and_grad and prepare_targets), got "
+            f"{type(loss).__name__} {loss!r}"
+        )
+
+
 def _checked_x(mlp: MLP, params: Params, x: object) -> Array:
+    check_model(mlp)
     mlp.check_params(params)
     arr = as_float_array("x", x, dtype=params.dtype, ndim=2)
     if arr.shape[1] != mlp.n_inputs:
@@ -334,6 +353,7 @@ def _checked_x(mlp: MLP, params: Params, x: object) -> Array:
 def _checked_xy(
     mlp: MLP, params: Params, x: object, y: object, loss: Loss
 ) -> tuple[Array, Targets]:
+    check_model(mlp, loss)
     arr = _checked_x(mlp, params, x)
     targets = loss.prepare_targets(y, n_outputs=mlp.n_outputs, dtype=params.dtype)
     if targets.shape[0] != arr.shape[0]:

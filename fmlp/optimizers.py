@@ -21,8 +21,16 @@ from typing import Literal, Protocol, TypeAlias, TypeVar
 import attrs
 import numpy as np
 
-from fmlp.checks import check_float
-from fmlp.records import Array, Grads, Params, freeze, tree_from_flat, tree_map, zeros_like
+from fmlp.checks import check_float, real_to_float
+from fmlp.records import (
+    Array,
+    Grads,
+    Params,
+    freeze,
+    tree_from_flat,
+    tree_map_elementwise,
+    zeros_like,
+)
 
 __all__ = [
     "SGD",
@@ -84,7 +92,7 @@ def _axpy(alpha: float, direction: Grads, params: Params) -> Params:
         out += w
         return out
 
-    return tree_map(axpy, Params, params, direction)
+    return tree_map_elementwise(axpy, Params, params, direction)
 
 
 def _lerp(state: Grads, grads: Grads, momentum: float) -> Grads:
@@ -96,7 +104,7 @@ def _lerp(state: Grads, grads: Grads, momentum: float) -> Grads:
         out += np.multiply(g, take)
         return out
 
-    return tree_map(lerp, Grads, state, grads)
+    return tree_map_elementwise(lerp, Grads, state, grads)
 
 
 def _momentum(
@@ -138,6 +146,25 @@ def _check_momentum(momentum: float) -> float:
     return check_float("momentum", momentum, low=0.0, high=1.0, high_open=True)
 
 
+def _check_like(name: str, tree: object, params: Params) -> None:
+    # The plain-function steps are a boundary: a gradient or state shaped unlike the
+    # parameters would otherwise broadcast into a silently different model.
+    if not isinstance(params, Params):
+        raise TypeError(f"params must be Params, got {type(params).__name__}")
+    if not isinstance(tree, Grads):
+        raise TypeError(f"{name} must be Grads, got {type(tree).__name__}")
+    if tree.shapes != params.shapes or tree.dtype != params.dtype:
+        raise ValueError(
+            f"{name} must have the layer shapes and dtype of params, {params.shapes} "
+            f"{params.dtype}, got {tree.shapes} {tree.dtype}"
+        )
+
+
+def _check_state(state: object, kind: type) -> None:
+    if not isinstance(state, kind):
+        raise TypeError(f"state must be a {kind.__name__}, got {type(state).__name__}")
+
+
 def sgd_step(params: Params, grads: Grads, *, lr: float) -> Params:
     """Plain gradient descent: ``w' = w − lr·g``.
 
@@ -148,6 +175,7 @@ def sgd_step(params: Params, grads: Grads, *, lr: float) -> Params:
     >>> sgd_step(p, g, lr=0.25).layers[0]
     Layer(weights=array([[0.5]]), bias=array([-0.25]))
     """
+    _check_like("grads", grads, params)
     return _axpy(-_check_lr(lr), grads, params)
 
 
@@ -179,6 +207,9 @@ def momentum_step(
     (array([[0.1]]), array([[0.9]]))
     """
     m = _check_momentum(momentum)
+    _check_state(state, MomentumState)
+    _check_like("grads", grads, params)
+    _check_like("state.velocity", state.velocity, params)
     return _momentum(params, state.velocity, grads, _check_lr(lr), m)
 
 
@@ -201,6 +232,8 @@ def nesterov_lookahead(
       reduce to SGD at ``m = 0``.
     """
     m = _check_momentum(momentum)
+    _check_state(state, MomentumState)
+    _check_like("state.velocity", state.velocity, params)
     scale = m if lookahead == "sutskever" else 1.0
     if lookahead not in ("sutskever", "tutorial"):
         raise ValueError(f"lookahead must be 'sutskever' or 'tutorial', got {lookahead!r}")
@@ -272,6 +305,10 @@ def adam_step(
     b2 = check_float("b2", b2, low=0.0, high=1.0, high_open=True)
     eps = check_float("eps", eps, low=0.0, low_open=True)
     weight_decay = check_float("weight_decay", weight_decay, low=0.0)
+    _check_state(state, AdamState)
+    _check_like("grads", grads, params)
+    _check_like("state.mu", state.mu, params)
+    _check_like("state.nu", state.nu, params)
     return _adam(params, state, grads, lr, b1, b2, eps, weight_decay)
 
 
@@ -295,7 +332,7 @@ def _adam(
         out += np.multiply(v, b2)
         return out
 
-    nu = tree_map(second_moment, Grads, state.nu, grads)
+    nu = tree_map_elementwise(second_moment, Grads, state.nu, grads)
     c1, c2 = 1.0 / (1.0 - b1**t), 1.0 / (1.0 - b2**t)
 
     def update(w: Array, m: Array, v: Array) -> Array:
@@ -312,7 +349,7 @@ def _adam(
         return direction
 
     # lr = 0 leaves w bit-identical (w − 0·u can flip the sign of a zero weight).
-    new_params = params if lr == 0.0 else tree_map(update, Params, params, mu, nu)
+    new_params = params if lr == 0.0 else tree_map_elementwise(update, Params, params, mu, nu)
     return new_params, AdamState(mu, nu, t)
 
 
@@ -348,7 +385,7 @@ class SGD(Optimizer[SGDState]):
 class Momentum(Optimizer[MomentumState]):
     """The tutorial's momentum (see ``momentum_step``); ``momentum`` in [0, 1)."""
 
-    momentum: float = attrs.field(default=0.9, converter=float, validator=_unit_interval)
+    momentum: float = attrs.field(default=0.9, converter=real_to_float, validator=_unit_interval)
 
     def init(self, params: Params) -> MomentumState:
         return MomentumState(zeros_like(params))
@@ -381,10 +418,10 @@ class Nesterov(Momentum):
 class Adam(Optimizer[AdamState]):
     """Adam / AdamW (see ``adam_step``)."""
 
-    b1: float = attrs.field(default=0.9, converter=float, validator=_unit_interval)
-    b2: float = attrs.field(default=0.999, converter=float, validator=_unit_interval)
-    eps: float = attrs.field(default=1e-8, converter=float, validator=_positive)
-    weight_decay: float = attrs.field(default=0.0, converter=float, validator=_non_negative)
+    b1: float = attrs.field(default=0.9, converter=real_to_float, validator=_unit_interval)
+    b2: float = attrs.field(default=0.999, converter=real_to_float, validator=_unit_interval)
+    eps: float = attrs.field(default=1e-8, converter=real_to_float, validator=_positive)
+    weight_decay: float = attrs.field(default=0.0, converter=real_to_float, validator=_non_negative)
 
     def init(self, params: Params) -> AdamState:
         return AdamState(zeros_like(params), zeros_like(params), 0)

@@ -33,6 +33,9 @@ __all__ = [
     "Params",
     "TrainState",
     "array_equal",
+    "global_norm",
+    "tree_map",
+    "zeros_like",
 ]
 
 #: A floating-point array (float32 or float64 in practice).
@@ -74,18 +77,28 @@ def _owned_readonly(a: npt.NDArray[np.generic]) -> bool:
     return isinstance(base, np.ndarray) and base.flags.owndata and not base.flags.writeable
 
 
-def readonly_float_array(value: object) -> Array:
+def readonly_float_array(value: object, name: str = "array") -> Array:
     """Converter for array fields: keep a frozen float array as is, else copy and freeze.
 
-    Only float32 and float64 are accepted; the message names what was given.
+    Only float32 and float64 are accepted; the message names the field and what was given.
     """
     if isinstance(value, np.ndarray) and value.dtype in FLOAT_DTYPES and _owned_readonly(value):
         return value
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"expected a numpy array of float32 or float64, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a numpy array of float32 or float64, got {type(value).__name__}"
+        )
     if value.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"expected a float32 or float64 array, got dtype {value.dtype}")
+        raise TypeError(f"{name} must be a float32 or float64 array, got dtype {value.dtype}")
     return freeze(np.array(value, copy=True))
+
+
+def _weights(value: object) -> Array:
+    return readonly_float_array(value, "weights")
+
+
+def _bias(value: object) -> Array:
+    return readonly_float_array(value, "bias")
 
 
 def readonly_array(value: object) -> npt.NDArray[np.generic]:
@@ -120,8 +133,8 @@ class Layer:
     ValueError: Layer: bias must have shape (2,) to match weights of shape (3, 2), got (3,)
     """
 
-    weights: Array = attrs.field(converter=readonly_float_array, eq=ARRAY_EQ)
-    bias: Array = attrs.field(converter=readonly_float_array, eq=ARRAY_EQ)
+    weights: Array = attrs.field(converter=_weights, eq=ARRAY_EQ)
+    bias: Array = attrs.field(converter=_bias, eq=ARRAY_EQ)
 
     def __attrs_post_init__(self) -> None:
         w, b = self.weights, self.bias
@@ -139,6 +152,11 @@ class Layer:
     def dtype(self) -> np.dtype[np.floating]:
         """The dtype of both arrays."""
         return self.weights.dtype
+
+    def __reduce__(self) -> tuple[type[Layer], tuple[Array, Array]]:
+        # copy.deepcopy and pickle rebuild through the constructor, so the copy's
+        # arrays are frozen too (restoring the fields directly would leave them writable).
+        return Layer, (self.weights, self.bias)
 
 
 def _check_layers(owner: str, layers: tuple[Layer, ...]) -> None:
@@ -240,6 +258,30 @@ class Grads(_LayerTree):
 T = TypeVar("T", Params, Grads)
 
 
+def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> T:
+    """``out`` of ``fn(a_1, ..., a_k)`` for the matching arrays ``a_i`` of ``trees``.
+
+    Applies ``fn`` to the weights, then the biases, of each layer across trees of
+    equal structure (``Params`` or ``Grads``), and wraps the results in ``out``.
+    ``fn`` must return a new array (the results are frozen in place, not copied);
+    it is the building block of every optimizer update.
+
+    >>> import numpy as np
+    >>> w = Params((Layer(np.array([[1.0]]), np.array([2.0])),))
+    >>> g = Grads((Layer(np.array([[4.0]]), np.array([0.0])),))
+    >>> tree_map(lambda w, g: w - 0.5 * g, Params, w, g).layers[0]
+    Layer(weights=array([[-1.]]), bias=array([2.]))
+    """
+    layers = []
+    for parts in zip(*(t.layers for t in trees), strict=True):
+        w = freeze(fn(*(p.weights for p in parts)))
+        b = freeze(fn(*(p.bias for p in parts)))
+        layers.append(Layer(w, b))
+    return out(tuple(layers))
+
+
+# --- flat trees: the optimizers' fast path (issue 6) ---------------------------------------
+
 # Every layout seen, interned (a handful per program).
 _LAYOUTS: dict[Shapes, Shapes] = {}
 
@@ -254,7 +296,8 @@ def tree_from_flat(flat: Array, shapes: Shapes, out: type[T]) -> T:
 
     Internal: ``flat`` holds, layer by layer, the weights (row-major) then the bias.
     It is frozen here, before the views are taken, so every view is read-only too.
-    Equal layouts are stored as one tuple, so ``tree_map`` compares them by identity.
+    Equal layouts are stored as one tuple, so ``tree_map_elementwise`` compares them
+    by identity.
     """
     freeze(flat)
     shapes = _LAYOUTS.setdefault(shapes, shapes)
@@ -280,14 +323,15 @@ def as_flat(tree: Params | Grads) -> tuple[Array, Shapes]:
     return np.concatenate([a.ravel() for a in tree.arrays()]), shapes
 
 
-def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> T:
-    """Apply the element-wise ``fn`` across trees of equal structure; freeze and wrap the result.
+def tree_map_elementwise(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> T:
+    """``tree_map`` for an ``fn`` that acts entry by entry: run once over flat buffers.
 
-    Internal helper. ``fn`` must act entry by entry and return a new array (it may
-    write into arrays it allocated itself). When every tree has the same layer shapes
-    and dtype, ``fn`` runs once over the trees' flat buffers (a copy is made of any
-    tree without one) and the result is a flat tree, so the next call is fast too;
-    each entry gets exactly the value the per-array loop would give it.
+    Internal (fmlp's own optimizers). When every tree has the same layer shapes and
+    dtype, ``fn`` runs once over the trees' flat buffers (a copy is made of any tree
+    without one) and the result is a flat tree, so the next call is fast too; each
+    entry gets exactly the value ``tree_map`` would give it. ``fn`` must return a
+    new array (it may write into arrays it allocated itself). Unlike ``tree_map``,
+    an ``fn`` that looks at whole arrays (a norm, a shape) would be wrong here.
     """
     first = trees[0]._flat
     if first is not None:
@@ -308,16 +352,17 @@ def tree_map(fn: Callable[..., Array], out: type[T], *trees: Params | Grads) -> 
         if all(s is shapes or s == shapes for _, s in pairs):
             return tree_from_flat(fn(*(f for f, _ in pairs)), shapes, out)
     # Mixed dtypes or shapes: array by array, so that the usual errors are raised.
-    layers = []
-    for parts in zip(*(t.layers for t in trees), strict=True):
-        w = freeze(fn(*(p.weights for p in parts)))
-        b = freeze(fn(*(p.bias for p in parts)))
-        layers.append(Layer(w, b))
-    return out(tuple(layers))
+    return tree_map(fn, out, *trees)
 
 
 def zeros_like(tree: Params | Grads) -> Grads:
-    """A gradient of zeros with the structure and dtype of ``tree``."""
+    """A gradient of zeros with the structure and dtype of ``tree``.
+
+    >>> import numpy as np
+    >>> zeros_like(Params((Layer(np.ones((1, 2), np.float32), np.ones(2, np.float32)),))).layers
+    (Layer(weights=array([[0., 0.]], dtype=float32), bias=array([0., 0.], dtype=float32)),)
+    """
+    # One flat buffer, so that the optimizer state starts on the fast path.
     shapes = tree.shapes
     return tree_from_flat(np.zeros(flat_size(shapes), tree.dtype), shapes, Grads)
 
@@ -349,7 +394,9 @@ class TrainState(Generic[S]):
     of the raw gradient, before clipping). ``loss`` is the mean training loss of
     the latest completed epoch and ``val_loss`` the validation loss after it (NaN
     until known). ``loss_sum``/``samples`` accumulate the current epoch:
-    ``loss = loss_sum / samples`` at the epoch's end.
+    ``loss = loss_sum / samples`` at the epoch's end. ``last_finite_loss`` is the
+    latest batch loss. Batch losses are taken where the gradient was taken: at the
+    look-ahead point for Nesterov, at the parameters for every other built-in.
     """
 
     params: Params

@@ -16,7 +16,7 @@ from typing import TypeAlias
 
 import attrs
 
-from fmlp.checks import check_float, check_positive_int
+from fmlp.checks import check_float, check_positive_int, integral_to_int, real_to_float
 
 __all__ = [
     "TUTORIAL_DECAY",
@@ -58,7 +58,7 @@ class Constant:
     0.1
     """
 
-    lr: float = attrs.field(converter=float, validator=_non_negative)
+    lr: float = attrs.field(converter=real_to_float, validator=_non_negative)
 
     def __call__(self, t: int) -> float:
         return self.lr
@@ -72,8 +72,16 @@ class InverseTime:
     (0.01, 0.001)
     """
 
-    scale: float = attrs.field(converter=float, validator=_non_negative)
-    offset: float = attrs.field(converter=float, validator=_positive)
+    scale: float = attrs.field(converter=real_to_float, validator=_non_negative)
+    offset: float = attrs.field(converter=real_to_float, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        # The largest rate is lr(0) = scale / offset; it must be finite too.
+        if not math.isfinite(self.scale / self.offset):
+            raise ValueError(
+                f"scale / offset must be finite (it is the rate at t = 0), got "
+                f"{self.scale!r} / {self.offset!r}"
+            )
 
     def __call__(self, t: int) -> float:
         return self.scale / (t + self.offset)
@@ -91,8 +99,8 @@ class LinearDecay:
     (0.75, 0.0)
     """
 
-    lr0: float = attrs.field(converter=float, validator=_non_negative)
-    steps: float = attrs.field(converter=float, validator=_positive)
+    lr0: float = attrs.field(converter=real_to_float, validator=_non_negative)
+    steps: float = attrs.field(converter=real_to_float, validator=_positive)
 
     def __call__(self, t: int) -> float:
         return self.lr0 * max(0.0, 1.0 - t / self.steps)
@@ -106,9 +114,9 @@ class ExponentialDecay:
     0.25
     """
 
-    lr0: float = attrs.field(converter=float, validator=_non_negative)
-    rate: float = attrs.field(converter=float, validator=_fraction)
-    steps: float = attrs.field(default=1.0, converter=float, validator=_positive)
+    lr0: float = attrs.field(converter=real_to_float, validator=_non_negative)
+    rate: float = attrs.field(converter=real_to_float, validator=_fraction)
+    steps: float = attrs.field(default=1.0, converter=real_to_float, validator=_positive)
 
     def __call__(self, t: int) -> float:
         return self.lr0 * float(self.rate ** (t / self.steps))
@@ -122,9 +130,9 @@ class StepDecay:
     (1.0, 0.25)
     """
 
-    lr0: float = attrs.field(converter=float, validator=_non_negative)
-    factor: float = attrs.field(converter=float, validator=_fraction)
-    every: int = attrs.field(converter=int, validator=_positive_int)
+    lr0: float = attrs.field(converter=real_to_float, validator=_non_negative)
+    factor: float = attrs.field(converter=real_to_float, validator=_fraction)
+    every: int = attrs.field(converter=integral_to_int, validator=_positive_int)
 
     def __call__(self, t: int) -> float:
         return self.lr0 * self.factor ** (t // self.every)
@@ -138,9 +146,9 @@ class CosineDecay:
     (1.0, 0.5, 0.0)
     """
 
-    lr0: float = attrs.field(converter=float, validator=_non_negative)
-    steps: float = attrs.field(converter=float, validator=_positive)
-    final: float = attrs.field(default=0.0, converter=float, validator=_non_negative)
+    lr0: float = attrs.field(converter=real_to_float, validator=_non_negative)
+    steps: float = attrs.field(converter=real_to_float, validator=_positive)
+    final: float = attrs.field(default=0.0, converter=real_to_float, validator=_non_negative)
 
     def __attrs_post_init__(self) -> None:
         if self.final > self.lr0:
@@ -163,9 +171,16 @@ class Warmup:
     [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
     """
 
-    after: Schedule
-    steps: int = attrs.field(converter=int, validator=_positive_int)
-    start: float = attrs.field(default=0.0, converter=float, validator=_non_negative)
+    after: Schedule = attrs.field()
+    steps: int = attrs.field(converter=integral_to_int, validator=_positive_int)
+    start: float = attrs.field(default=0.0, converter=real_to_float, validator=_non_negative)
+
+    @after.validator
+    def _check_after(self, attribute: attrs.Attribute[Schedule], value: Schedule) -> None:
+        if not callable(value):
+            raise TypeError(f"after must be a schedule (step -> learning rate), got {value!r}")
+        # The warm-up climbs to after(0): a negative or non-finite value would show up there.
+        check_float("after(0)", value(0), low=0.0)
 
     def __call__(self, t: int) -> float:
         if t < self.steps:

@@ -14,9 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from fmlp.checks import check_float
-from fmlp.records import Grads, Layer, Params, freeze, global_norm, tree_map
+from fmlp.records import Grads, Layer, Params, freeze, global_norm, tree_map_elementwise
 
 __all__ = ["add_weight_decay", "clip", "clip_by_norm", "global_norm"]
+
+
+def _check_grads(grads: object) -> None:
+    if not isinstance(grads, Grads):
+        raise TypeError(f"grads must be Grads, got {type(grads).__name__}")
 
 
 def clip(grads: Grads, limit: float) -> Grads:
@@ -29,12 +34,13 @@ def clip(grads: Grads, limit: float) -> Grads:
     Layer(weights=array([[-1. ,  0.5]]), bias=array([ 1. , -0.1]))
     """
     limit = check_float("limit", limit, low=0.0, low_open=True)
+    _check_grads(grads)
     return clip_unchecked(grads, limit)
 
 
 def clip_unchecked(grads: Grads, limit: float) -> Grads:
     """``clip`` without the argument check (the training step checked ``limit`` once)."""
-    return tree_map(lambda g: np.clip(g, -limit, limit), Grads, grads)
+    return tree_map_elementwise(lambda g: np.clip(g, -limit, limit), Grads, grads)
 
 
 def clip_by_norm(grads: Grads, max_norm: float) -> tuple[Grads, float]:
@@ -51,6 +57,7 @@ def clip_by_norm(grads: Grads, max_norm: float) -> tuple[Grads, float]:
     (5.0, array([[0.6]]), array([0.8]))
     """
     max_norm = check_float("max_norm", max_norm, low=0.0, low_open=True)
+    _check_grads(grads)
     return clip_by_norm_unchecked(grads, max_norm, global_norm(grads))
 
 
@@ -59,7 +66,7 @@ def clip_by_norm_unchecked(grads: Grads, max_norm: float, norm: float) -> tuple[
     if norm <= max_norm:
         return grads, norm
     scale = max_norm / norm
-    return tree_map(lambda g: g * scale, Grads, grads), norm
+    return tree_map_elementwise(lambda g: g * scale, Grads, grads), norm
 
 
 def add_weight_decay(grads: Grads, params: Params, rate: float) -> Grads:
@@ -76,6 +83,19 @@ def add_weight_decay(grads: Grads, params: Params, rate: float) -> Grads:
     Layer(weights=array([[2.]]), bias=array([1.]))
     """
     rate = check_float("rate", rate, low=0.0)
+    _check_grads(grads)
+    if not isinstance(params, Params):
+        raise TypeError(f"params must be Params, got {type(params).__name__}")
+    if grads.shapes != params.shapes or grads.dtype != params.dtype:
+        raise ValueError(
+            f"grads must have the layer shapes and dtype of params, {params.shapes} "
+            f"{params.dtype}, got {grads.shapes} {grads.dtype}"
+        )
+    return add_weight_decay_unchecked(grads, params, rate)
+
+
+def add_weight_decay_unchecked(grads: Grads, params: Params, rate: float) -> Grads:
+    """``add_weight_decay`` without the argument checks (the training step checked once)."""
     if rate == 0.0:
         return grads
     return Grads(

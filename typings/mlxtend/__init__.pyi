@@ -1,0 +1,1 @@
+# Minimal stubs for the parts of mlxtend that fmlp's examples use (it ships no types).

