@@ -786,8 +786,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--blas-env",
         choices=("unset", "as-is", "both"),
-        default="unset",
-        help="run with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset, as-is, or both",
+        default=None,
+        help="run with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset, as-is, or both "
+        "(default: both, or unset with --quick)",
     )
     parser.add_argument(
         "--tune-allocator",
@@ -816,7 +817,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     all_w = workloads(args.quick)
     names = args.workloads or list(all_w)
     contenders = args.contenders or list(CONTENDERS)
-    envs = ["unset", "as-is"] if args.blas_env == "both" else [args.blas_env]
+    blas_env = args.blas_env or ("unset" if args.quick else "both")
+    envs = ["unset", "as-is"] if blas_env == "both" else [blas_env]
     print(f"# fmlp benchmark{' (quick)' if args.quick else ''}")
     print()
     print(f"- machine: {_cpu_model()}, {os.cpu_count()} CPUs, {platform.platform()}")
