@@ -451,7 +451,16 @@ class Nesterov(Momentum):
         scale = self.momentum if self.lookahead_form == "sutskever" else 1.0
         if scale == 0.0:
             return params
-        return _axpy(-lr * scale, state.velocity, params)
+        alpha = -lr * scale
+        pf, vf = params._flat, state.velocity._flat
+        if alpha != 0.0 and pf is not None and vf is not None and pf[1] is vf[1]:
+            w, v = pf[0], vf[0]
+            if w.dtype == v.dtype:
+                # _axpy's two operations on the flat buffers, without its generic plumbing.
+                out = np.multiply(v, alpha)
+                out += w
+                return tree_from_flat(out, pf[1], Params)
+        return _axpy(alpha, state.velocity, params)
 
 
 @attrs.frozen

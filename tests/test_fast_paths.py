@@ -20,7 +20,7 @@ import fmlp
 from fmlp.activations import Activation, Identity
 from fmlp.losses import Loss, Targets
 from fmlp.model import value_and_grad_unchecked
-from fmlp.optimizers import _lerp, momentum_step
+from fmlp.optimizers import Lookahead, _lerp, momentum_step
 from fmlp.records import Array, Grads, Layer, Params, as_flat, tree_from_flat
 from fmlp.testing import (
     activations,
@@ -227,3 +227,29 @@ def test_a_flat_tree_builds_its_layers_on_first_use() -> None:
     assert all(a.base is p._flat[0] and not a.flags.writeable for a in p.arrays())
     assert p == Params(tuple(Layer(a.weights.copy(), a.bias.copy()) for a in layers))
     assert not hasattr(p, "weights")
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_the_flat_nesterov_lookahead_equals_the_per_array_one_bit_for_bit(
+    data: st.DataObject,
+) -> None:
+    mlp = data.draw(architectures())
+    p = data.draw(params(mlp))
+    v = data.draw(grads_like(p))
+    lr = data.draw(st.floats(0.0, 1.0))
+    m = data.draw(st.floats(0.0, 0.99))
+    forms: list[Lookahead] = ["sutskever", "tutorial"]
+    form = data.draw(st.sampled_from(forms))
+    flat_p = _flat_twin(p)
+    flat_v = tree_from_flat(as_flat(v)[0], v.shapes, Grads)
+    fast = fmlp.Nesterov(momentum=m, lookahead_form=form).lookahead(
+        flat_p, fmlp.MomentumState(flat_v), lr
+    )
+    # The public constructor gives trees without a flat buffer: the per-array path.
+    slow = fmlp.nesterov_lookahead(
+        Params(p.layers), fmlp.MomentumState(Grads(v.layers)), lr=lr, momentum=m, lookahead=form
+    )
+    for a, b in zip(fast.arrays(), slow.arrays(), strict=True):
+        _assert_bits(a, b)
+        assert not a.flags.writeable
