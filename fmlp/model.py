@@ -299,25 +299,21 @@ def value_and_grad_unchecked(
     value, delta = loss.value_and_grad(inputs[-1], y)
     shapes = params.shapes
     flat = np.empty(flat_size(shapes), delta.dtype)
-    ends = []
-    end = 0
-    for n_in, n_out in shapes:
-        end += n_in * n_out + n_out
-        ends.append(end)
     last = len(shapes) - 1
-    out_act = mlp.activation(last)
+    out_act, act, bias = mlp.output, mlp.hidden, mlp.bias
     # The loss's gradient is not ours to overwrite.
     delta = _apply_factor(out_act, delta, _factor(out_act, saved[last]), owned=False)
-    for i in range(last, -1, -1):
+    end = flat.size
+    for i in range(last, -1, -1):  # the buffer is filled from its end
         n_in, n_out = shapes[i]
-        mid = ends[i] - n_out
+        mid = end - n_out
         np.matmul(inputs[i].T, delta, out=flat[mid - n_in * n_out : mid].reshape(n_in, n_out))
-        if mlp.bias:
-            np.add.reduce(delta, axis=0, out=flat[mid : ends[i]])
+        if bias:
+            np.add.reduce(delta, axis=0, out=flat[mid:end])
         else:
-            flat[mid : ends[i]] = 0.0
+            flat[mid:end] = 0.0
+        end = mid - n_in * n_out
         if i > 0:
-            act = mlp.activation(i - 1)
             factor = _factor(act, saved[i - 1])  # taken before a_(i) may be overwritten
             # a_(i) is ours (made by a built-in activation in _forward_all) and now dead.
             reuse = type(act) in _OWN_OUTPUT and inputs[i].shape == (delta.shape[0], n_in)
