@@ -168,12 +168,6 @@ class LogCosh(_Residual):
         return values, np.tanh(r)
 
 
-def _log_softmax(z: Array) -> Array:
-    shifted = z - z.max(axis=1, keepdims=True)
-    out: Array = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return out
-
-
 @attrs.frozen
 class SoftmaxCrossEntropy:
     """Softmax cross-entropy of logits ``z`` (shape ``(n, k)``), mean over the n samples.
@@ -190,8 +184,8 @@ class SoftmaxCrossEntropy:
 
     def value_and_grad(self, pred: Array, target: Targets) -> tuple[float, Array]:
         n, k = pred.shape
-        # _log_softmax's operations in the same order, written into two arrays made
-        # here (fewer temporaries, issue 6); the results are the same bits.
+        # log_softmax(z) = (z − max z) − log Σ exp(z − max z), row by row, written into two
+        # arrays made here (fewer temporaries, issue 6).
         log_p: Array = np.subtract(pred, np.maximum.reduce(pred, axis=1, keepdims=True))
         grad: Array = np.exp(log_p)
         log_sum: Array = np.add.reduce(grad, axis=1, keepdims=True)
