@@ -244,27 +244,32 @@ def _forward_all(mlp: MLP, params: Params, x: Array) -> tuple[list[Array], list[
     # one large block per step instead of several keeps glibc's malloc from handing
     # the memory back to the kernel and faulting it in again on the next step.
     rows = x.shape[0]
-    n_layers = len(params.layers)
-    acts = [mlp.activation(i) for i in range(n_layers)]
-    widths = [layer.weights.shape[1] for layer in params.layers]
-    extra = [2 if type(act) is LeakyReLU else 1 for act in acts]
-    arena = np.empty(rows * sum(w * k for w, k in zip(widths, extra, strict=True)), params.dtype)
+    layers = params.layers
+    last = len(layers) - 1
+    acts = [mlp.hidden] * last + [mlp.output]
+    shapes = params.shapes
+    # rows·width entries per layer, twice that for leaky ReLU (z and its scratch).
+    total = sum(
+        n_out * (2 if type(act) is LeakyReLU else 1)
+        for (_, n_out), act in zip(shapes, acts, strict=True)
+    )
+    arena = np.empty(rows * total, params.dtype)
     inputs: list[Array] = []
     saved: list[Array] = []
     a = x
     start = 0
-    for i, layer in enumerate(params.layers):
+    for layer, act, (_, n_out) in zip(layers, acts, shapes, strict=True):
         inputs.append(a)
-        size = rows * widths[i]
-        z = np.matmul(a, layer.weights, out=arena[start : start + size].reshape(rows, -1))
+        size = rows * n_out
+        z = np.matmul(a, layer.weights, out=arena[start : start + size].reshape(rows, n_out))
         start += size
         scratch = None
-        if extra[i] == 2:
-            scratch = arena[start : start + size].reshape(rows, -1)
+        if type(act) is LeakyReLU:
+            scratch = arena[start : start + size].reshape(rows, n_out)
             start += size
         if mlp.bias:
             z += layer.bias
-        a, keep = _activate(acts[i], z, scratch)
+        a, keep = _activate(act, z, scratch)
         saved.append(keep)
     inputs.append(a)
     return inputs, saved
@@ -294,25 +299,21 @@ def value_and_grad_unchecked(
     value, delta = loss.value_and_grad(inputs[-1], y)
     shapes = params.shapes
     flat = np.empty(flat_size(shapes), delta.dtype)
-    ends = []
-    end = 0
-    for n_in, n_out in shapes:
-        end += n_in * n_out + n_out
-        ends.append(end)
     last = len(shapes) - 1
-    out_act = mlp.activation(last)
+    out_act, act, bias = mlp.output, mlp.hidden, mlp.bias
     # The loss's gradient is not ours to overwrite.
     delta = _apply_factor(out_act, delta, _factor(out_act, saved[last]), owned=False)
-    for i in range(last, -1, -1):
+    end = flat.size
+    for i in range(last, -1, -1):  # the buffer is filled from its end
         n_in, n_out = shapes[i]
-        mid = ends[i] - n_out
+        mid = end - n_out
         np.matmul(inputs[i].T, delta, out=flat[mid - n_in * n_out : mid].reshape(n_in, n_out))
-        if mlp.bias:
-            np.add.reduce(delta, axis=0, out=flat[mid : ends[i]])
+        if bias:
+            np.add.reduce(delta, axis=0, out=flat[mid:end])
         else:
-            flat[mid : ends[i]] = 0.0
+            flat[mid:end] = 0.0
+        end = mid - n_in * n_out
         if i > 0:
-            act = mlp.activation(i - 1)
             factor = _factor(act, saved[i - 1])  # taken before a_(i) may be overwritten
             # a_(i) is ours (made by a built-in activation in _forward_all) and now dead.
             reuse = type(act) in _OWN_OUTPUT and inputs[i].shape == (delta.shape[0], n_in)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
-from typing import ClassVar, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeAlias, TypeVar
 
 import attrs
 import numpy as np
@@ -217,6 +217,20 @@ class _LayerTree:
         # Copies and pickles rebuild through the constructor (and drop ``_flat``).
         return type(self), (self.layers,)
 
+    if not TYPE_CHECKING:  # hidden from mypy, which would accept any attribute otherwise
+
+        def __getattr__(self, name: str) -> object:
+            # Only reached when ordinary lookup fails: a flat tree (``tree_from_flat``)
+            # builds its ``Layer`` views on first use. A training step never looks at
+            # the layers of most trees it makes (gradient, velocity, new parameters),
+            # so they cost nothing there (issue 6).
+            flat = self._flat
+            if name == "layers" and flat is not None:
+                layers = _layers_of(*flat)
+                object.__setattr__(self, "layers", layers)
+                return layers
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __attrs_post_init__(self) -> None:
         _check_layers(type(self).__name__, self.layers)
 
@@ -229,6 +243,8 @@ class _LayerTree:
     @property
     def dtype(self) -> np.dtype[np.floating]:
         """The dtype shared by every array."""
+        if self._flat is not None:
+            return self._flat[0].dtype
         return self.layers[0].dtype
 
     @property
@@ -301,6 +317,14 @@ def tree_from_flat(flat: Array, shapes: Shapes, out: type[T]) -> T:
     """
     freeze(flat)
     shapes = _LAYOUTS.setdefault(shapes, shapes)
+    tree = object.__new__(out)
+    # ``layers`` is built from the buffer when first asked for (``_LayerTree.__getattr__``).
+    object.__setattr__(tree, "_flat", (flat, shapes))
+    return tree
+
+
+def _layers_of(flat: Array, shapes: Shapes) -> tuple[Layer, ...]:
+    # The layers of a flat tree: read-only views into its (frozen) buffer.
     layers = []
     start = 0
     for n_in, n_out in shapes:
@@ -308,10 +332,7 @@ def tree_from_flat(flat: Array, shapes: Shapes, out: type[T]) -> T:
         end = mid + n_out
         layers.append(layer_unchecked(flat[start:mid].reshape(n_in, n_out), flat[mid:end]))
         start = end
-    tree = object.__new__(out)
-    object.__setattr__(tree, "layers", tuple(layers))
-    object.__setattr__(tree, "_flat", (flat, shapes))
-    return tree
+    return tuple(layers)
 
 
 def as_flat(tree: Params | Grads) -> tuple[Array, Shapes]:

@@ -20,9 +20,17 @@ import fmlp
 from fmlp.activations import Activation, Identity
 from fmlp.losses import Loss, Targets
 from fmlp.model import value_and_grad_unchecked
-from fmlp.optimizers import _lerp, momentum_step
+from fmlp.optimizers import Lookahead, _lerp, momentum_step
 from fmlp.records import Array, Grads, Layer, Params, as_flat, tree_from_flat
-from fmlp.testing import activations, architectures, batches, grads_like, params
+from fmlp.testing import (
+    activations,
+    architectures,
+    batches,
+    classification_batches,
+    float_dtypes,
+    grads_like,
+    params,
+)
 
 
 def _reference_value_and_grad(
@@ -147,3 +155,101 @@ def test_copies_drop_the_flat_buffer_but_keep_the_value() -> None:
     for q in (copy.deepcopy(p), pickle.loads(pickle.dumps(p)), Params(p.layers)):
         assert q == p
         assert q._flat is None
+
+
+def _softmax_ce_reference(pred: Array, labels: npt.NDArray[np.integer]) -> tuple[float, Array]:
+    # The plain formulas: log-softmax from the row max, then the picked entries.
+    n = pred.shape[0]
+    shifted = pred - pred.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    grad = np.exp(log_p)
+    rows = np.arange(n)
+    value = -float(log_p[rows, labels].sum())
+    grad[rows, labels] -= 1.0
+    grad *= 1.0 / n
+    return value / n, grad
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_softmax_cross_entropy_equals_the_plain_formulas_bit_for_bit(data: st.DataObject) -> None:
+    mlp = data.draw(architectures())
+    dtype = data.draw(float_dtypes())
+    batch = data.draw(classification_batches(mlp, dtype=dtype))
+    labels = batch.y.astype(data.draw(st.sampled_from([np.int64, np.int32, np.uint8])))
+    pred = batch.x @ np.ones((mlp.n_inputs, mlp.n_outputs), dtype)
+    value, grad = fmlp.SoftmaxCrossEntropy().value_and_grad(pred, labels)
+    ref_value, ref_grad = _softmax_ce_reference(pred, labels)
+    assert value == ref_value
+    _assert_bits(grad, ref_grad)
+
+
+class _OwnNesterov(fmlp.Nesterov):
+    """Not the built-in type: the step keeps to the public ``apply`` for it."""
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_the_consuming_momentum_update_equals_apply_bit_for_bit(data: st.DataObject) -> None:
+    # make_step writes the update of the built-in Momentum and Nesterov into buffers
+    # only it holds; a subclass goes through ``apply``: both must give the same bits.
+    mlp = data.draw(architectures())
+    p = data.draw(params(mlp))
+    batch = data.draw(batches(mlp, dtype=p.dtype))
+    lr = data.draw(st.sampled_from([0.0, 0.01, 0.3]))
+    m = data.draw(st.sampled_from([0.0, 0.5, 0.9]))
+    kind = data.draw(st.sampled_from([fmlp.Momentum, fmlp.Nesterov]))
+    loss = fmlp.SquaredError()
+    fast_opt, slow_opt = kind(momentum=m), _OwnNesterov(momentum=m)
+    if kind is fmlp.Momentum:
+        slow_opt = type("_OwnMomentum", (fmlp.Momentum,), {})(momentum=m)
+    fast = fmlp.make_step(mlp, loss, fast_opt, fmlp.Constant(lr))
+    slow = fmlp.make_step(mlp, loss, slow_opt, fmlp.Constant(lr))
+    a = b = fmlp.init_state(p, fast_opt)
+    for _ in range(3):
+        a, b = fast(a, batch), slow(b, batch)
+        assert a == b
+        for x, y in zip(
+            (*a.params.arrays(), *a.opt_state.velocity.arrays()),
+            (*b.params.arrays(), *b.opt_state.velocity.arrays()),
+            strict=True,
+        ):
+            _assert_bits(x, y)
+            assert not x.flags.writeable
+
+
+def test_a_flat_tree_builds_its_layers_on_first_use() -> None:
+    p = fmlp.init(fmlp.MLP((3, 4, 2)), seed=0)
+    assert p._flat is not None and "layers" not in vars(p)
+    assert p.dtype == np.float64 and p.shapes == ((3, 4), (4, 2))
+    layers = p.layers
+    assert p.layers is layers  # built once, then kept
+    assert all(a.base is p._flat[0] and not a.flags.writeable for a in p.arrays())
+    assert p == Params(tuple(Layer(a.weights.copy(), a.bias.copy()) for a in layers))
+    assert not hasattr(p, "weights")
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_the_flat_nesterov_lookahead_equals_the_per_array_one_bit_for_bit(
+    data: st.DataObject,
+) -> None:
+    mlp = data.draw(architectures())
+    p = data.draw(params(mlp))
+    v = data.draw(grads_like(p))
+    lr = data.draw(st.floats(0.0, 1.0))
+    m = data.draw(st.floats(0.0, 0.99))
+    forms: list[Lookahead] = ["sutskever", "tutorial"]
+    form = data.draw(st.sampled_from(forms))
+    flat_p = _flat_twin(p)
+    flat_v = tree_from_flat(as_flat(v)[0], v.shapes, Grads)
+    fast = fmlp.Nesterov(momentum=m, lookahead_form=form).lookahead(
+        flat_p, fmlp.MomentumState(flat_v), lr
+    )
+    # The public constructor gives trees without a flat buffer: the per-array path.
+    slow = fmlp.nesterov_lookahead(
+        Params(p.layers), fmlp.MomentumState(Grads(v.layers)), lr=lr, momentum=m, lookahead=form
+    )
+    for a, b in zip(fast.arrays(), slow.arrays(), strict=True):
+        _assert_bits(a, b)
+        assert not a.flags.writeable
