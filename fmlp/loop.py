@@ -17,7 +17,7 @@ import functools
 import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator
-from typing import Literal, TypeAlias, TypeVar, cast
+from typing import Literal, TypeAlias, TypeVar
 
 import attrs
 import numpy as np
@@ -26,13 +26,7 @@ from fmlp.checks import check_float, check_non_negative_int, check_positive_int
 from fmlp.data import Dataset, batches, prepare
 from fmlp.losses import Loss
 from fmlp.model import MLP, check_model, forward_unchecked, value_and_grad_unchecked
-from fmlp.optimizers import (
-    Momentum,
-    MomentumState,
-    Nesterov,
-    Optimizer,
-    momentum_apply_consuming,
-)
+from fmlp.optimizers import Optimizer
 from fmlp.records import Params, TrainState, global_norm
 from fmlp.schedules import Schedule
 from fmlp.transforms import (
@@ -118,10 +112,6 @@ def make_step(
         None if max_norm is None else check_float("max_norm", max_norm, low=0.0, low_open=True)
     )
     decay = check_float("weight_decay", weight_decay, low=0.0)
-    # The built-in momentum optimizers, with the gradient untransformed: the update may
-    # reuse the gradient's and look-ahead point's buffers, which only the step holds.
-    consume = type(optimizer) in (Momentum, Nesterov) and not decay and clip is max_norm is None
-    momentum = cast(Momentum, optimizer).momentum if consume else 0.0
 
     def step(state: TrainState[S], batch: Dataset) -> TrainState[S]:
         lr = schedule(state.step)
@@ -143,18 +133,7 @@ def make_step(
                     changed = decay or limit is not None
                     current = global_norm(grads) if changed else norm
                     grads, _ = clip_by_norm_unchecked(grads, norm_limit, current)
-                if consume:
-                    params, velocity = momentum_apply_consuming(
-                        state.params,
-                        cast(MomentumState, state.opt_state),
-                        point,
-                        grads,
-                        lr,
-                        momentum,
-                    )
-                    opt_state = cast(S, velocity)
-                else:
-                    params, opt_state = optimizer.apply(state.params, state.opt_state, grads, lr)
+                params, opt_state = optimizer.apply(state.params, state.opt_state, grads, lr)
         except FloatingPointError as err:
             raise DivergedError(
                 epoch=state.epoch,

@@ -138,46 +138,6 @@ def _momentum(
     )
 
 
-def momentum_apply_consuming(
-    params: Params, state: MomentumState, point: Params, grads: Grads, lr: float, momentum: float
-) -> tuple[Params, MomentumState]:
-    """Internal: ``Momentum(momentum).apply(params, state, grads, lr)``, bit for bit, written
-    into buffers the training step made and gives up.
-
-    The caller (``make_step``) guarantees that ``grads`` was made by the step itself
-    and that nobody holds it, and likewise ``point`` unless it is ``params``: the
-    look-ahead point of the built-in Nesterov, dead once the gradient is taken. The
-    new velocity is written over the gradient's buffer and the new parameters over
-    the point's, so the update allocates nothing and touches four buffers instead of
-    six (issue 6). Each entry is rounded as in ``_momentum``: ``(1 − m)·g + m·v`` is
-    the same rounded sum as ``m·v + (1 − m)·g``.
-    """
-    pf, vf, gf, qf = params._flat, state.velocity._flat, grads._flat, point._flat
-    if lr == 0.0 or pf is None or vf is None or gf is None or not (pf[1] is vf[1] is gf[1]):
-        return _momentum(params, state.velocity, grads, lr, momentum)
-    w, v, g = pf[0], vf[0], gf[0]
-    if not (w.dtype == v.dtype == g.dtype) or g.base is not None:
-        return _momentum(params, state.velocity, grads, lr, momentum)
-    if point is not params and qf is not None and qf[0].dtype == w.dtype and qf[1] is pf[1]:
-        scratch = qf[0]
-    else:
-        scratch = np.empty_like(w)
-    if scratch.base is not None:  # not a buffer of its own: leave it alone
-        scratch = np.empty_like(w)
-    g.flags.writeable = True
-    scratch.flags.writeable = True
-    np.multiply(v, momentum, out=scratch)
-    g *= 1.0 - momentum
-    g += scratch
-    np.multiply(g, -lr, out=scratch)
-    scratch += w
-    shapes = pf[1]
-    return (
-        tree_from_flat(scratch, shapes, Params),
-        MomentumState(tree_from_flat(g, shapes, Grads)),
-    )
-
-
 def _check_lr(lr: float) -> float:
     return check_float("lr", lr, low=0.0)
 

@@ -184,40 +184,6 @@ def test_softmax_cross_entropy_equals_the_plain_formulas_bit_for_bit(data: st.Da
     _assert_bits(grad, ref_grad)
 
 
-class _OwnNesterov(fmlp.Nesterov):
-    """Not the built-in type: the step keeps to the public ``apply`` for it."""
-
-
-@settings(max_examples=20)
-@given(st.data())
-def test_the_consuming_momentum_update_equals_apply_bit_for_bit(data: st.DataObject) -> None:
-    # make_step writes the update of the built-in Momentum and Nesterov into buffers
-    # only it holds; a subclass goes through ``apply``: both must give the same bits.
-    mlp = data.draw(architectures())
-    p = data.draw(params(mlp))
-    batch = data.draw(batches(mlp, dtype=p.dtype))
-    lr = data.draw(st.sampled_from([0.0, 0.01, 0.3]))
-    m = data.draw(st.sampled_from([0.0, 0.5, 0.9]))
-    kind = data.draw(st.sampled_from([fmlp.Momentum, fmlp.Nesterov]))
-    loss = fmlp.SquaredError()
-    fast_opt, slow_opt = kind(momentum=m), _OwnNesterov(momentum=m)
-    if kind is fmlp.Momentum:
-        slow_opt = type("_OwnMomentum", (fmlp.Momentum,), {})(momentum=m)
-    fast = fmlp.make_step(mlp, loss, fast_opt, fmlp.Constant(lr))
-    slow = fmlp.make_step(mlp, loss, slow_opt, fmlp.Constant(lr))
-    a = b = fmlp.init_state(p, fast_opt)
-    for _ in range(3):
-        a, b = fast(a, batch), slow(b, batch)
-        assert a == b
-        for x, y in zip(
-            (*a.params.arrays(), *a.opt_state.velocity.arrays()),
-            (*b.params.arrays(), *b.opt_state.velocity.arrays()),
-            strict=True,
-        ):
-            _assert_bits(x, y)
-            assert not x.flags.writeable
-
-
 def test_a_flat_tree_builds_its_layers_on_first_use() -> None:
     p = fmlp.init(fmlp.MLP((3, 4, 2)), seed=0)
     assert p._flat is not None and "layers" not in vars(p)
