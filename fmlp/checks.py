@@ -12,7 +12,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from fmlp.records import FLOAT_DTYPES, Array, Labels
+from fmlp.records import FLOAT_DTYPES, Array, Grads, Labels, Params
 
 __all__ = [
     "as_float_array",
@@ -236,3 +236,26 @@ def as_labels(name: str, value: object, *, n_classes: int) -> Labels:
             f"{name} must hold class labels in [0, {n_classes}), got values from {lo:g} to {hi:g}"
         )
     return arr.astype(np.int64, copy=False)
+
+
+def check_like_params(name: str, tree: object, params: object) -> None:
+    """Raise unless ``params`` is ``Params`` and ``tree`` is ``Grads`` of its shapes and dtype.
+
+    >>> import numpy as np
+    >>> from fmlp.records import Grads, Layer, Params
+    >>> p = Params((Layer(np.zeros((2, 1)), np.zeros(1)),))
+    >>> g = Grads((Layer(np.zeros((3, 1)), np.zeros(1)),))
+    >>> check_like_params("grads", g, p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: grads must have the layer shapes and dtype of params, ((2, 1),) float64, got ...
+    """
+    if not isinstance(params, Params):
+        raise TypeError(f"params must be Params, got {type(params).__name__}")
+    if not isinstance(tree, Grads):
+        raise TypeError(f"{name} must be Grads, got {type(tree).__name__}")
+    if tree.shapes != params.shapes or tree.dtype != params.dtype:
+        raise ValueError(
+            f"{name} must have the layer shapes and dtype of params, {params.shapes} "
+            f"{params.dtype}, got {tree.shapes} {tree.dtype}"
+        )

@@ -21,7 +21,7 @@ from typing import Literal, Protocol, TypeAlias, TypeVar
 import attrs
 import numpy as np
 
-from fmlp.checks import check_float, real_to_float
+from fmlp.checks import check_float, check_like_params, real_to_float
 from fmlp.records import (
     Array,
     Grads,
@@ -149,15 +149,7 @@ def _check_momentum(momentum: float) -> float:
 def _check_like(name: str, tree: object, params: Params) -> None:
     # The plain-function steps are a boundary: a gradient or state shaped unlike the
     # parameters would otherwise broadcast into a silently different model.
-    if not isinstance(params, Params):
-        raise TypeError(f"params must be Params, got {type(params).__name__}")
-    if not isinstance(tree, Grads):
-        raise TypeError(f"{name} must be Grads, got {type(tree).__name__}")
-    if tree.shapes != params.shapes or tree.dtype != params.dtype:
-        raise ValueError(
-            f"{name} must have the layer shapes and dtype of params, {params.shapes} "
-            f"{params.dtype}, got {tree.shapes} {tree.dtype}"
-        )
+    check_like_params(name, tree, params)
 
 
 def _check_state(state: object, kind: type) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmlp.checks import check_float
+from fmlp.checks import check_float, check_like_params
 from fmlp.records import Grads, Layer, Params, freeze, global_norm, tree_map_elementwise
 
 __all__ = ["add_weight_decay", "clip", "clip_by_norm", "global_norm"]
@@ -83,14 +83,7 @@ def add_weight_decay(grads: Grads, params: Params, rate: float) -> Grads:
     Layer(weights=array([[2.]]), bias=array([1.]))
     """
     rate = check_float("rate", rate, low=0.0)
-    _check_grads(grads)
-    if not isinstance(params, Params):
-        raise TypeError(f"params must be Params, got {type(params).__name__}")
-    if grads.shapes != params.shapes or grads.dtype != params.dtype:
-        raise ValueError(
-            f"grads must have the layer shapes and dtype of params, {params.shapes} "
-            f"{params.dtype}, got {grads.shapes} {grads.dtype}"
-        )
+    check_like_params("grads", grads, params)
     return add_weight_decay_unchecked(grads, params, rate)
 
 
