@@ -40,7 +40,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any, Literal, TypeAlias
 
@@ -92,6 +92,19 @@ def workloads(quick: bool) -> dict[str, Workload]:
     def e(full: int, short: int) -> int:
         return short if quick else full
 
+    digits = Workload(
+        "W2-f64",
+        "digits 1797×64→128→128→10, batch 32, f64",
+        (64, 128, 128, 10),
+        1797,
+        32,
+        "float64",
+        "classification",
+        "relu",
+        True,
+        0.1,
+        e(10, 3),
+    )
     all_ = [
         Workload(
             "W0",
@@ -121,32 +134,8 @@ def workloads(quick: bool) -> dict[str, Workload]:
             e(500, 100),
             "µs/step",
         ),
-        Workload(
-            "W2-f64",
-            "digits 1797×64→128→128→10, batch 32, f64",
-            (64, 128, 128, 10),
-            1797,
-            32,
-            "float64",
-            "classification",
-            "relu",
-            True,
-            0.1,
-            e(10, 3),
-        ),
-        Workload(
-            "W2-f32",
-            "digits 1797×64→128→128→10, batch 32, f32",
-            (64, 128, 128, 10),
-            1797,
-            32,
-            "float32",
-            "classification",
-            "relu",
-            True,
-            0.1,
-            e(10, 3),
-        ),
+        digits,
+        replace(digits, name="W2-f32", title=digits.title.replace("f64", "f32"), dtype="float32"),
         Workload(
             "W3",
             "GEMM-bound 16384×784→1024→1024→10, batch 512, f32",
