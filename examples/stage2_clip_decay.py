@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from story import (
     StageResult,
-    arguments,
-    describe,
-    plot,
+    main,
     run_stage,
     tutorial_data,
     tutorial_mlp,
@@ -47,7 +45,4 @@ def run(steps: int = 500) -> StageResult:
 
 
 if __name__ == "__main__":
-    args = arguments(__doc__ or "")
-    result = run(args.steps)
-    print(describe(result))
-    print("figure:", plot([result], args.out / "stage2_clip_decay.png", "Stage 2: clip + decay"))
+    main(__doc__ or "", run, "stage2_clip_decay.png", "Stage 2: clip + decay")

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from story import (
     StageResult,
-    arguments,
-    describe,
-    plot,
+    main,
     run_stage,
     tutorial_data,
     tutorial_mlp,
@@ -43,7 +41,4 @@ def run(steps: int = 500) -> StageResult:
 
 
 if __name__ == "__main__":
-    args = arguments(__doc__ or "")
-    result = run(args.steps)
-    print(describe(result))
-    print("figure:", plot([result], args.out / "stage3_momentum.png", "Stage 3: momentum"))
+    main(__doc__ or "", run, "stage3_momentum.png", "Stage 3: momentum")

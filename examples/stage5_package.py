@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from story import StageResult, arguments, describe, plot, tutorial_data
+from story import StageResult, main, tutorial_data
 
 import fmlp
 
@@ -43,7 +43,4 @@ def run(steps: int = 500, optimizer: fmlp.Momentum | None = None) -> StageResult
 
 
 if __name__ == "__main__":
-    args = arguments(__doc__ or "")
-    result = run(args.steps)
-    print(describe(result))
-    print("figure:", plot([result], args.out / "stage5_package.png", "Stage 5: make_step + fold"))
+    main(__doc__ or "", run, "stage5_package.png", "Stage 5: make_step + fold")

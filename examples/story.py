@@ -19,7 +19,7 @@ import argparse
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -220,3 +220,11 @@ def arguments(description: str, steps: int = 500) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=steps, help="training steps (default 500)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the figure")
     return parser.parse_args()
+
+
+def main(description: str, run: Callable[[int], StageResult], figure: str, title: str) -> None:
+    """What a one-run stage script does when run: train, print the result, draw its figure."""
+    args = arguments(description)
+    result = run(args.steps)
+    print(describe(result))
+    print("figure:", plot([result], args.out / figure, title))
